@@ -1,0 +1,387 @@
+"""Typed schemas for every config group, and the check that runs before any data is read.
+
+Hydra already rejects an unknown group option (``task=nope``) with the list of available
+ones, and struct mode rejects ``trainer.max_stesp=1`` on the command line. What it lets
+through are typos inside YAML files, ``+key=value`` additions and values of the wrong
+type or outside their allowed set. :func:`validate_config` walks the composed config
+against the dataclasses below and raises one :class:`ConfigError` that lists every
+problem with its full key, the value given, what is allowed and how to fix it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+
+class ConfigError(ValueError):
+    """Raised when the composed config has invalid keys or values; lists every problem."""
+
+
+# -- data sources and tasks ------------------------------------------------------------
+
+
+@dataclass
+class DataSourceConfig:
+    # jsonl, json, csv, tsv: local files under data_root; hub: a Hugging Face dataset.
+    format: Literal["jsonl", "json", "csv", "tsv", "hub"] = "jsonl"
+    train: Optional[str] = None  # file path relative to data_root, or split name for hub
+    validation: Optional[str] = None
+    path: Optional[str] = None  # hub dataset name, only with format=hub
+    name: Optional[str] = None  # hub dataset config name
+    # standard field -> column in the source; classification: text, label;
+    # translation: source, target
+    columns: dict[str, str] = field(default_factory=dict)
+    max_train_examples: Optional[int] = None  # keep the first N training rows
+    max_eval_examples: Optional[int] = None  # keep the first N validation rows
+
+
+@dataclass
+class GenerationConfig:
+    num_beams: int = 1  # 1 decodes greedily
+    max_new_tokens: int = 64
+
+
+@dataclass
+class ClassifierDecoderConfig:
+    type: Literal["classifier"] = "classifier"
+    pooling: Literal["mean", "cls"] = "mean"
+    dropout: float = 0.1
+
+
+@dataclass
+class GeneratorDecoderConfig:
+    type: Literal["generator"] = "generator"
+    # gpt2: GPT2LMHeadModel with cross-attention; bert_generation: BertGenerationDecoder
+    architecture: Literal["gpt2", "bert_generation"] = "gpt2"
+    pretrained: Optional[str] = None  # hub name or folder; None builds from the sizes below
+    hidden_size: int = 256
+    num_layers: int = 3
+    num_heads: int = 4
+    intermediate_size: int = 1024
+    dropout: float = 0.1
+    max_positions: int = 256
+
+
+DECODER_SCHEMAS = {"classifier": ClassifierDecoderConfig, "generator": GeneratorDecoderConfig}
+
+
+@dataclass
+class TaskConfig:
+    type: Literal["classification", "translation"] = "classification"
+    aliases: list[str] = field(default_factory=list)  # other names for predict, e.g. 文本分类
+    data: DataSourceConfig = field(default_factory=DataSourceConfig)
+    decoder: Any = None  # one of DECODER_SCHEMAS, picked by its `type`
+    # classification: label names in output order; empty infers them from the training data
+    labels: list[str] = field(default_factory=list)
+    label_map: dict[str, str] = field(default_factory=dict)  # raw value in the file -> label
+    source_lang: Optional[str] = None  # translation only
+    target_lang: Optional[str] = None  # translation only; zh targets score BLEU with tokenize=zh
+    metrics: list[str] = field(default_factory=list)
+    sampling_weight: float = 1.0  # multiplies the sampler's share for this task
+    loss_weight: float = 1.0  # multiplies this task's mean loss in the total
+    max_length: int = 128  # encoder tokens per example, longer inputs are truncated
+    max_target_length: int = 64  # generator tokens per target, EOS included
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+
+
+TASK_METRICS = {
+    "classification": ("accuracy", "macro_f1"),
+    "translation": ("bleu", "chrf"),
+}
+TASK_DECODERS = {"classification": "classifier", "translation": "generator"}
+
+
+# -- encoder, router, data, trainer, logger --------------------------------------------
+
+
+@dataclass
+class TokenizerConfig:
+    # Used only by encoders without a pretrained tokenizer: trained on the selected
+    # tasks' training text and saved in the run folder.
+    kind: Literal["bpe", "wordpiece"] = "bpe"
+    vocab_size: int = 8000
+    min_frequency: int = 2
+
+
+@dataclass
+class TransformerEncoderConfig:
+    type: Literal["transformer"] = "transformer"
+    hidden_size: int = 256
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int = 1024
+    dropout: float = 0.1
+    max_positions: int = 512
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+
+
+@dataclass
+class LSTMEncoderConfig:
+    type: Literal["lstm"] = "lstm"
+    embedding_size: int = 256
+    hidden_size: int = 256  # output size; each direction gets hidden_size // 2
+    num_layers: int = 2
+    dropout: float = 0.1
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+
+
+@dataclass
+class HFEncoderConfig:
+    type: Literal["hf"] = "hf"
+    name: str = "bert-base-chinese"  # hub name or local folder, loaded with AutoModel
+    revision: Optional[str] = None
+
+
+ENCODER_SCHEMAS = {
+    "transformer": TransformerEncoderConfig,
+    "lstm": LSTMEncoderConfig,
+    "hf": HFEncoderConfig,
+}
+
+
+@dataclass
+class RouterConfig:
+    type: Literal["task"] = "task"
+    # static: total loss = sum over tasks present in the batch of loss_weight * task loss
+    loss_weighting: Literal["static"] = "static"
+
+
+@dataclass
+class DataConfig:
+    batch_size: int = 32  # examples per batch and process, unless max_tokens is set
+    max_tokens: Optional[int] = None  # fill each batch up to this many padded encoder tokens
+    sampler: Literal["proportional", "temperature", "uniform"] = "temperature"
+    temperature: float = 2.0  # p(task) ~ n ** (1 / temperature), with sampler=temperature
+    group_by_length: bool = True  # sort a pool of sampled examples by length, then cut
+    pool_batches: int = 50  # pool size, in batches, for length grouping
+    cache_dir: Optional[str] = None  # datasets cache; None uses HF_DATASETS_CACHE
+
+
+@dataclass
+class TrainerConfig:
+    max_steps: int = 600  # optimizer steps; the learning-rate schedule ends here
+    stop_after_steps: Optional[int] = None  # end this invocation early, e.g. for a job time limit
+    gradient_accumulation_steps: int = 1
+    max_grad_norm: Optional[float] = 1.0  # None turns clipping off
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    cpu: bool = False  # train on CPU even where CUDA is available
+    log_every: int = 20
+    eval_every: int = 200
+    eval_batch_size: int = 64
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 2  # newest checkpoints kept in <run>/checkpoints
+
+
+@dataclass
+class LoggerConfig:
+    trackers: list[str] = field(default_factory=list)  # wandb, tensorboard
+    project: str = "llmagentos"  # wandb project name
+    wandb_mode: Optional[str] = None  # None: online with WANDB_API_KEY set, else offline
+
+
+TRACKERS = ("wandb", "tensorboard")
+
+
+@dataclass
+class TrainConfig:
+    task: dict[str, TaskConfig] = field(default_factory=dict)
+    encoder: Any = None  # one of ENCODER_SCHEMAS, picked by its `type`
+    router: RouterConfig = field(default_factory=RouterConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    optimizer: Any = None  # a `_target_` partial, checked by instantiation
+    scheduler: Any = None  # a `_target_` partial, checked by instantiation
+    logger: LoggerConfig = field(default_factory=LoggerConfig)
+    seed: int = 0
+    data_root: Optional[str] = None
+    resume: Optional[str] = None
+    output_dir: Optional[str] = None
+
+
+# -- the check -------------------------------------------------------------------------
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Check the composed config against the schemas.
+
+    Raises:
+        ConfigError: listing every invalid key or value, each with a fix.
+    """
+    problems: list[str] = []
+    _check_node(cfg, TrainConfig, "", problems)
+
+    if isinstance(cfg.get("encoder"), DictConfig):
+        _check_variant(cfg.encoder, ENCODER_SCHEMAS, "encoder", problems)
+    else:
+        problems.append("encoder: missing. Choose one with encoder=<name> (see configs/encoder/).")
+
+    tasks = cfg.get("task")
+    if not isinstance(tasks, DictConfig) or len(tasks) == 0:
+        problems.append("task: no task selected. Choose one with task=<name> (see configs/task/).")
+    else:
+        for name, task in tasks.items():
+            _check_task(str(name), task, problems)
+
+    for tracker in cfg.logger.get("trackers") or []:
+        if tracker not in TRACKERS:
+            problems.append(
+                f"logger.trackers: unknown tracker {tracker!r}. Allowed: {', '.join(TRACKERS)}."
+            )
+    for group in ("optimizer", "scheduler"):
+        node = cfg.get(group)
+        if not isinstance(node, DictConfig) or "_target_" not in node:
+            problems.append(f"{group}: needs a `_target_`. Choose one with {group}=<name>.")
+
+    if problems:
+        listing = "\n".join(f"  - {p}" for p in problems)
+        raise ConfigError(f"invalid config, {len(problems)} problem(s):\n{listing}")
+
+
+def _check_task(name: str, task: Any, problems: list[str]) -> None:
+    key = f"task.{name}"
+    if not isinstance(task, DictConfig):
+        problems.append(f"{key}: expected a task config, got {task!r}.")
+        return
+    _check_node(task, TaskConfig, key, problems)
+    task_type = task.get("type")
+    if task_type in TASK_DECODERS:
+        for metric in task.get("metrics") or []:
+            if metric not in TASK_METRICS[task_type]:
+                allowed = ", ".join(TASK_METRICS[task_type])
+                problems.append(
+                    f"{key}.metrics: {metric!r} is not a {task_type} metric. Allowed: {allowed}."
+                )
+        if task_type == "translation" and not task.get("target_lang"):
+            problems.append(f"{key}.target_lang: missing. Set it, e.g. {key}.target_lang=en.")
+    decoder = task.get("decoder")
+    if not isinstance(decoder, DictConfig):
+        problems.append(
+            f"{key}.decoder: missing. Pick one with decoder@{key}.decoder=<name> "
+            "(see configs/decoder/)."
+        )
+        return
+    _check_variant(decoder, DECODER_SCHEMAS, f"{key}.decoder", problems)
+    expected = TASK_DECODERS.get(task_type)
+    if expected and decoder.get("type") in DECODER_SCHEMAS and decoder.type != expected:
+        problems.append(
+            f"{key}.decoder.type: a {task_type} task needs a {expected} decoder, "
+            f"got {decoder.type!r}. Fix: decoder@{key}.decoder=<a {expected} config>."
+        )
+    source = task.get("data")
+    if isinstance(source, DictConfig):
+        if source.get("format") == "hub" and not source.get("path"):
+            problems.append(f"{key}.data.path: format=hub needs the hub dataset name.")
+        if not source.get("train"):
+            problems.append(f"{key}.data.train: missing. Set the training file or split.")
+
+
+def _check_variant(node: DictConfig, schemas: dict[str, type], key: str, problems: list[str]):
+    variant = node.get("type")
+    if variant not in schemas:
+        allowed = ", ".join(schemas)
+        problems.append(f"{key}.type: unknown value {variant!r}. Allowed: {allowed}.")
+        return
+    _check_node(node, schemas[variant], key, problems)
+
+
+def _check_node(node: DictConfig, schema: type, key: str, problems: list[str]) -> None:
+    fields = {f.name: f for f in dataclasses.fields(schema)}
+    hints = typing.get_type_hints(schema)
+    for name in node.keys():
+        name = str(name)
+        full = f"{key}.{name}" if key else name
+        if name not in fields:
+            close = difflib.get_close_matches(name, fields, n=1)
+            hint = f" Did you mean {key + '.' if key else ''}{close[0]}?" if close else ""
+            problems.append(
+                f"{full}: unknown key.{hint} Allowed keys: {', '.join(fields)}."
+            )
+            continue
+        if OmegaConf.is_missing(node, name):
+            problems.append(f"{full}: missing value (???). Set it, e.g. {full}=<value>.")
+            continue
+        _check_value(node[name], hints[name], full, problems)
+
+
+def _check_value(value: Any, hint: Any, key: str, problems: list[str]) -> None:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if hint is Any:
+        return
+    if origin is typing.Union:  # Optional[X]
+        if value is None:
+            return
+        _check_value(value, next(a for a in args if a is not type(None)), key, problems)
+        return
+    if origin is Literal:
+        if value not in args:
+            allowed = ", ".join(repr(a) for a in args)
+            problems.append(f"{key}: invalid value {value!r}. Allowed: {allowed}.")
+        return
+    if dataclasses.is_dataclass(hint):
+        if isinstance(value, DictConfig):
+            _check_node(value, hint, key, problems)
+        else:
+            problems.append(f"{key}: expected a mapping of {hint.__name__} keys, got {value!r}.")
+        return
+    if origin is list:
+        if not isinstance(value, (ListConfig, list)):
+            problems.append(f"{key}: expected a list, got {value!r}. Write it as [a, b].")
+        return
+    if origin is dict:
+        if not isinstance(value, (DictConfig, dict)):
+            problems.append(f"{key}: expected a mapping, got {value!r}.")
+        elif args and dataclasses.is_dataclass(args[1]):
+            for name, item in value.items():
+                if not isinstance(item, DictConfig):
+                    problems.append(f"{key}.{name}: expected a mapping, got {item!r}.")
+        return
+    expected = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}.get(hint)
+    if expected is None:
+        return
+    if isinstance(value, bool) and hint is not bool or not isinstance(value, expected):
+        problems.append(
+            f"{key}: expected {hint.__name__}, got {value!r} ({type(value).__name__})."
+        )
+
+
+def with_defaults(cfg: DictConfig) -> DictConfig:
+    """Return a copy of a validated config with every key the schemas define filled in.
+
+    YAML files may leave out keys whose schema default is fine (``data.max_train_examples``,
+    say); the code reads all of them, so they are filled in here, once.
+    """
+    out = _fill(cfg, TrainConfig)
+    out.encoder = _fill(cfg.encoder, ENCODER_SCHEMAS[cfg.encoder.type])
+    for name, task in cfg.task.items():
+        out.task[name] = _fill(task, TaskConfig)
+        out.task[name].decoder = _fill(task.decoder, DECODER_SCHEMAS[task.decoder.type])
+    OmegaConf.set_struct(out, True)
+    return out
+
+
+def _fill(node: DictConfig, schema: type) -> DictConfig:
+    defaults = OmegaConf.create(dataclasses.asdict(schema()))
+    return OmegaConf.merge(defaults, node)
+
+
+def register_schema_defaults() -> None:
+    """Store each task's schema defaults as the Hydra config ``schema/task``.
+
+    Task files list it first in their defaults, so every task key exists after
+    composition and can be set from the command line without a ``+``
+    (``task.translation.data.max_train_examples=1000``). The defaults come from the
+    dataclass itself, so the schema and the YAML never drift apart.
+    """
+    defaults = dataclasses.asdict(TaskConfig())
+    ConfigStore.instance().store(group="schema", name="task", node=defaults)
+
+
+register_schema_defaults()

@@ -1,0 +1,295 @@
+"""Loading task data with `datasets` and turning it into token ids.
+
+Every task's splits are loaded into standard columns, whatever the source calls them:
+``text`` and ``label`` (an index into the task's labels) for classification, ``source``
+and ``target`` for translation. Local files are checked line by line before `datasets`
+reads them, so a malformed line fails with its file and line number rather than a
+parser traceback. Tokenized splits are cached under a fingerprint of the raw data, the
+tokenizer and the task settings, so a second run with the same data skips tokenization.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import datasets
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+# The repository's data/ folder: the default data_root.
+SHIPPED_DATA = Path(__file__).resolve().parent.parent / "data"
+
+STANDARD_COLUMNS = {"classification": ("text", "label"), "translation": ("source", "target")}
+
+
+class DataError(ValueError):
+    """Raised for missing files, malformed lines, missing columns and unknown labels."""
+
+
+@dataclass
+class TaskData:
+    """One task's tokenized splits, with what evaluation needs to score them."""
+
+    name: str
+    type: str
+    train: datasets.Dataset
+    validation: datasets.Dataset | None
+    labels: list[str]
+
+
+def resolve_data_root(data_root: str | None) -> Path:
+    return Path(data_root).expanduser().resolve() if data_root else SHIPPED_DATA
+
+
+def load_raw_task(
+    name: str, task: DictConfig, data_root: Path, cache_dir: str | None = None
+) -> tuple[datasets.DatasetDict, list[str]]:
+    """Load a task's train and validation splits into its standard columns.
+
+    Returns the splits and, for classification, the label names in index order: the
+    task's ``labels``, or the sorted labels of the training split where it lists none.
+
+    Raises:
+        DataError: naming the config key, file and line, and how to fix it.
+    """
+    source = task.data
+    splits = {"train": source.train}
+    if source.validation:
+        splits["validation"] = source.validation
+
+    if source.format == "hub":
+        raw = datasets.DatasetDict(
+            {
+                split: datasets.load_dataset(
+                    source.path, source.name, split=value, cache_dir=cache_dir
+                )
+                for split, value in splits.items()
+            }
+        )
+        files = {split: f"{source.path}[{value}]" for split, value in splits.items()}
+    else:
+        files = {}
+        for split, value in splits.items():
+            path = (data_root / value).resolve()
+            if not path.is_file():
+                raise DataError(
+                    f"task.{name}.data.{split}: file not found: {path}. Fix the path, or set "
+                    f"data_root=<folder> (now {data_root}) to the folder it is relative to."
+                )
+            _check_file(path, source.format)
+            files[split] = str(path)
+        raw = _load_files(files, source.format, cache_dir)
+
+    limits = {"train": source.max_train_examples, "validation": source.max_eval_examples}
+    for split, limit in limits.items():
+        if split in raw and limit is not None:
+            raw[split] = raw[split].select(range(min(limit, len(raw[split]))))
+
+    labels: list[str] = []
+    if task.type == "classification":
+        labels = list(task.labels) or _labels_in(task, raw["train"])
+    out = {
+        split: _standardize(name, task, dataset, files[split], source.format, labels)
+        for split, dataset in raw.items()
+    }
+    return datasets.DatasetDict(out), labels
+
+
+def _load_files(files: dict[str, str], fmt: str, cache_dir: str | None) -> datasets.DatasetDict:
+    if fmt in ("jsonl", "json"):
+        return datasets.load_dataset("json", data_files=files, cache_dir=cache_dir)
+    # Texts contain quotes, so a tab-separated file is read without quote handling.
+    options: dict[str, Any] = {"keep_default_na": False, "na_filter": False}
+    if fmt == "tsv":
+        options.update(sep="\t", quoting=csv.QUOTE_NONE)
+    return datasets.load_dataset("csv", data_files=files, cache_dir=cache_dir, **options)
+
+
+# -- line-by-line checks ---------------------------------------------------------------
+
+
+def _check_file(path: Path, fmt: str) -> None:
+    """Fail on the first malformed line of a local file, naming file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise DataError(f"{path}:{line}: not valid UTF-8 ({err.reason}). Re-save the file as UTF-8.")
+
+    if fmt == "jsonl":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(
+                    f"{path}:{number}: invalid JSON ({err.msg} at column {err.colno}). "
+                    "Each line of a .jsonl file must be one JSON object."
+                ) from None
+            if not isinstance(record, dict):
+                raise DataError(
+                    f"{path}:{number}: expected a JSON object, got {type(record).__name__}. "
+                    "Each line of a .jsonl file must be one JSON object."
+                )
+    elif fmt == "json":
+        try:
+            json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{path}:{err.lineno}: invalid JSON ({err.msg}).") from None
+    elif fmt in ("csv", "tsv"):
+        options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if fmt == "tsv" else {}
+        rows = csv.reader(text.splitlines(), **options)
+        header = next(rows, None)
+        if not header:
+            raise DataError(f"{path}:1: empty file; expected a header row of column names.")
+        for number, row in enumerate(rows, start=2):
+            if row and len(row) != len(header):
+                sep = "tabs" if fmt == "tsv" else "commas"
+                raise DataError(
+                    f"{path}:{number}: {len(row)} fields, but the header has {len(header)} "
+                    f"({', '.join(header)}). Check for stray {sep} in the text."
+                )
+
+
+def _line_of_row(path: str, fmt: str, row: int) -> int:
+    """Map a 0-based dataset row back to its 1-based line in a local file."""
+    if fmt in ("csv", "tsv"):
+        return row + 2
+    if fmt == "jsonl":
+        numbers = [
+            n
+            for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1)
+            if line.strip()
+        ]
+        return numbers[row] if row < len(numbers) else row + 1
+    return row + 1
+
+
+def _where(path: str, fmt: str, row: int) -> str:
+    if fmt == "hub":
+        return f"{path} row {row}"
+    return f"{path}:{_line_of_row(path, fmt, row)}"
+
+
+# -- standard columns ------------------------------------------------------------------
+
+
+def _standardize(
+    name: str, task: DictConfig, dataset: datasets.Dataset, path: str, fmt: str,
+    labels: list[str],
+) -> datasets.Dataset:
+    """Rename the mapped columns to the standard ones and turn labels into indices."""
+    columns = dict(task.data.columns)
+    wanted = STANDARD_COLUMNS[task.type]
+    for field in wanted:
+        column = columns.get(field, field)
+        if column not in dataset.column_names:
+            raise DataError(
+                f"{path}: column {column!r} not found (task.{name}.data.columns.{field}). "
+                f"Available columns: {', '.join(dataset.column_names)}. "
+                f"Set task.{name}.data.columns.{field}=<column>."
+            )
+    selected = {columns.get(field, field): field for field in wanted}
+    dataset = dataset.select_columns(list(selected)).rename_columns(
+        {old: new for old, new in selected.items() if old != new}
+    )
+
+    text_fields = ("text",) if task.type == "classification" else ("source", "target")
+    for field in text_fields:
+        values = dataset[field]
+        for row, value in enumerate(values):
+            if value is None or (isinstance(value, str) and not value.strip()):
+                raise DataError(
+                    f"{_where(path, fmt, row)}: empty {field!r} (column "
+                    f"{columns.get(field, field)!r}). Remove the line or fill in the text."
+                )
+        if not all(isinstance(v, str) for v in values):
+            dataset = dataset.cast_column(field, datasets.Value("string"))
+
+    if task.type == "classification":
+        dataset = _encode_labels(name, task, dataset, path, fmt, labels)
+    return dataset
+
+
+def _encode_labels(
+    name: str, task: DictConfig, dataset: datasets.Dataset, path: str, fmt: str,
+    labels: list[str],
+) -> datasets.Dataset:
+    label_map = {str(k): str(v) for k, v in task.label_map.items()}
+    index = {label: i for i, label in enumerate(labels)}
+    encoded = []
+    for row, raw in enumerate(dataset["label"]):
+        label = label_map.get(str(raw), str(raw))
+        if label not in index:
+            raise DataError(
+                f"{_where(path, fmt, row)}: label {raw!r} is not one of task.{name}.labels "
+                f"({', '.join(labels)}). Add it to task.{name}.labels, or map it with "
+                f"task.{name}.label_map."
+            )
+        encoded.append(index[label])
+    return dataset.remove_columns("label").add_column("label", encoded)
+
+
+def _labels_in(task: DictConfig, raw_train: datasets.Dataset) -> list[str]:
+    """Sorted label names seen in the training split, for tasks that list none."""
+    label_map = {str(k): str(v) for k, v in task.label_map.items()}
+    column = task.data.columns.get("label", "label")
+    if column not in raw_train.column_names:
+        return []  # _standardize reports the missing column
+    return sorted({label_map.get(str(v), str(v)) for v in raw_train[column]})
+
+
+# -- tokenization ----------------------------------------------------------------------
+
+
+def tokenize_split(
+    dataset: datasets.Dataset, task: DictConfig, tokenizer: Any, desc: str
+) -> datasets.Dataset:
+    """Add ``input_ids`` and ``length`` (and ``target_ids`` for translation).
+
+    The result is cached under a fingerprint of the split, the tokenizer's vocabulary
+    and the length limits, so an unchanged run reads it back instead of re-tokenizing.
+    """
+    settings = json.dumps(
+        [dataset._fingerprint, _tokenizer_digest(tokenizer), task.type, task.max_length,
+         task.get("max_target_length")]
+    )
+    fingerprint = hashlib.sha256(settings.encode()).hexdigest()[:32]
+    text_column = "text" if task.type == "classification" else "source"
+
+    def encode(batch: dict[str, list]) -> dict[str, list]:
+        encoded = tokenizer(batch[text_column], truncation=True, max_length=task.max_length)
+        out = {"input_ids": encoded["input_ids"]}
+        out["length"] = [len(ids) for ids in out["input_ids"]]
+        if task.type == "translation":
+            # One position is kept for the EOS token that the generator appends.
+            targets = tokenizer(
+                batch["target"], add_special_tokens=False, truncation=True,
+                max_length=task.max_target_length - 1,
+            )
+            out["target_ids"] = targets["input_ids"]
+        return out
+
+    return dataset.map(encode, batched=True, new_fingerprint=fingerprint, desc=desc)
+
+
+def _tokenizer_digest(tokenizer: Any) -> str:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        state = repr(sorted(tokenizer.get_vocab().items()))
+    else:
+        # Calling the tokenizer with truncation=True stores truncation settings in its
+        # state; they are per call, not part of the vocabulary.
+        parsed = json.loads(backend.to_str())
+        parsed.pop("truncation", None)
+        parsed.pop("padding", None)
+        state = json.dumps(parsed, sort_keys=True)
+    return hashlib.sha256(state.encode()).hexdigest()

@@ -1,0 +1,122 @@
+"""The multi-task model: one shared encoder and a router over per-task decoders.
+
+A trained model is saved as a folder holding ``model.safetensors``, ``llmagentos.json``
+(the architecture and task settings it was built from) and the tokenizer files, and
+:meth:`MultiTaskModel.from_pretrained` rebuilds it from that folder alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import safetensors.torch
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torch import nn
+from transformers import PreTrainedTokenizerBase
+
+from llmagentos.decoder import build_decoder
+from llmagentos.encoder import TransformerEncoder, build_encoder
+from llmagentos.router import TaskRouter
+from llmagentos.tokenizer import generation_ids, load_tokenizer
+
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "llmagentos.json"
+
+
+class MultiTaskModel(nn.Module):
+    """Encoder plus task router.
+
+    Args:
+        spec: ``{"encoder": {...}, "tasks": {name: {...}}}``, plain dicts; each task
+            holds its ``type``, ``decoder`` config, ``labels`` and ``loss_weight``.
+        tokenizer: the encoder's tokenizer, also used for generator targets.
+    """
+
+    def __init__(self, spec: dict[str, Any], tokenizer: PreTrainedTokenizerBase):
+        super().__init__()
+        self.spec = spec
+        self.tokenizer = tokenizer
+        vocab_size = len(tokenizer)
+        encoder_cfg = OmegaConf.create(spec["encoder"])
+        if spec.get("encoder_model_config") is not None:
+            # Loading a saved run: the architecture comes from the saved transformers
+            # config and the weights from model.safetensors, with no download.
+            self.encoder = TransformerEncoder.from_model_config(spec["encoder_model_config"])
+        else:
+            self.encoder = build_encoder(encoder_cfg, vocab_size, tokenizer.pad_token_id)
+        special_ids = generation_ids(tokenizer)
+        decoders = {
+            name: build_decoder(
+                OmegaConf.create(task["decoder"]), self.encoder.hidden_size,
+                len(task.get("labels") or []), special_ids, vocab_size,
+            )
+            for name, task in spec["tasks"].items()
+        }
+        weights = {name: float(task.get("loss_weight", 1.0)) for name, task in spec["tasks"].items()}
+        self.router = TaskRouter(decoders, weights)
+
+    @property
+    def task_names(self) -> list[str]:
+        return self.router.task_names
+
+    def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        hidden = self.encoder(batch["input_ids"], batch["attention_mask"])  # (B, T, H)
+        return self.router(hidden, batch["attention_mask"], batch["task_ids"], batch["targets"])
+
+    @torch.no_grad()
+    def predict_batch(self, task: str, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                      **generation) -> list:
+        """Predict for a batch of one task: label indices or generated token ids."""
+        hidden = self.encoder(input_ids, attention_mask)
+        return self.router.decoders[task].predict(hidden, attention_mask, **generation)
+
+    def parameter_counts(self) -> dict[str, int]:
+        counts = {"encoder": sum(p.numel() for p in self.encoder.parameters())}
+        for name, decoder in self.router.decoders.items():
+            counts[f"decoder[{name}]"] = sum(p.numel() for p in decoder.parameters())
+        return counts
+
+    def save_pretrained(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = dict(self.spec)
+        if spec["encoder"]["type"] == "hf":
+            spec["encoder_model_config"] = self.encoder.model.config.to_dict()
+        (folder / CONFIG_FILE).write_text(json.dumps(spec, ensure_ascii=False, indent=2) + "\n")
+        # save_model drops the copies of tied weights (a GPT-2 head shares its embedding).
+        safetensors.torch.save_model(self, str(folder / WEIGHTS_FILE))
+        self.tokenizer.save_pretrained(folder)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path, device: str | torch.device = "cpu") -> "MultiTaskModel":
+        folder = Path(folder)
+        if not (folder / CONFIG_FILE).is_file():
+            raise FileNotFoundError(
+                f"{folder / CONFIG_FILE} not found: {folder} is not a saved LLMAgentOS model "
+                "(a run folder keeps it under model/)"
+            )
+        spec = json.loads((folder / CONFIG_FILE).read_text())
+        model = cls(spec, load_tokenizer(str(folder)))
+        safetensors.torch.load_model(model, str(folder / WEIGHTS_FILE), device=str(device))
+        return model.eval()
+
+
+def model_spec(cfg: DictConfig, labels: dict[str, list[str]]) -> dict[str, Any]:
+    """The parts of a run config that the model's architecture depends on, as plain dicts."""
+    tasks = {}
+    for name, task in cfg.task.items():
+        tasks[name] = {
+            "type": task.type,
+            "aliases": list(task.aliases),
+            "decoder": OmegaConf.to_container(task.decoder, resolve=True),
+            "labels": labels.get(name, []),
+            "loss_weight": task.loss_weight,
+            "source_lang": task.source_lang,
+            "target_lang": task.target_lang,
+            "max_length": task.max_length,
+            "generation": OmegaConf.to_container(task.generation, resolve=True),
+        }
+    return {"encoder": OmegaConf.to_container(cfg.encoder, resolve=True), "tasks": tasks}

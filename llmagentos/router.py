@@ -1,0 +1,47 @@
+"""The task router: splits a mixed batch by task and sends each part to its decoder."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class TaskRouter(nn.Module):
+    """Holds one decoder per task and turns a mixed batch into per-task losses.
+
+    Each task's loss is the mean over that task's own examples in the batch, so a task
+    with 3 examples in a batch of 32 is not diluted by the other 29. A task absent from
+    the batch gets no loss entry; its decoder still joins the graph with a zero-valued
+    term, so DistributedDataParallel finds a gradient (zero) for every parameter and
+    needs no ``find_unused_parameters``.
+    """
+
+    def __init__(self, decoders: dict[str, nn.Module], loss_weights: dict[str, float]):
+        super().__init__()
+        self.decoders = nn.ModuleDict(decoders)
+        self.task_names = list(decoders)
+        self.loss_weights = dict(loss_weights)
+
+    def forward(
+        self, hidden: torch.Tensor, mask: torch.Tensor, task_ids: torch.Tensor,
+        targets: dict[str, dict[str, torch.Tensor]],
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Return the weighted total loss and each present task's mean loss.
+
+        Args:
+            hidden: encoder states (B, T, H) of the whole mixed batch.
+            mask: encoder attention mask (B, T).
+            task_ids: (B,) index into ``task_names`` of each example.
+            targets: per present task, its decoder's target tensors, rows in batch order.
+        """
+        losses: dict[str, torch.Tensor] = {}
+        total = hidden.new_zeros((), dtype=torch.float32)
+        for index, name in enumerate(self.task_names):
+            decoder = self.decoders[name]
+            rows = (task_ids == index).nonzero(as_tuple=True)[0]
+            if rows.numel() == 0:
+                total = total + sum(p.sum() for p in decoder.parameters()) * 0.0
+                continue
+            losses[name] = decoder.loss(hidden[rows], mask[rows], **targets[name])
+            total = total + self.loss_weights[name] * losses[name]
+        return total, losses

@@ -1,0 +1,93 @@
+"""Vocabularies for encoders that have no pretrained tokenizer.
+
+The tokenizer is trained with `tokenizers` on the selected tasks' training text and
+wrapped in a `PreTrainedTokenizerFast`, so it saves and loads like any transformers
+tokenizer. Chinese characters are split one by one before the vocabulary model sees
+them, and the decoder restores the original spacing, so a generated sentence
+detokenizes without spaces between Chinese characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers.processors import TemplateProcessing
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
+
+SPECIAL_TOKENS = {
+    "pad_token": "[PAD]",
+    "unk_token": "[UNK]",
+    "cls_token": "[CLS]",
+    "sep_token": "[SEP]",
+    "bos_token": "[BOS]",
+    "eos_token": "[EOS]",
+}
+
+# CJK ideographs, CJK punctuation and full-width forms: one pre-token each.
+_CJK = r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]"
+
+
+def train_tokenizer(
+    texts: Iterable[str], kind: str = "bpe", vocab_size: int = 8000, min_frequency: int = 2
+) -> PreTrainedTokenizerFast:
+    """Train a BPE or WordPiece vocabulary on `texts`.
+
+    Encoding adds [CLS] ... [SEP] around a single text, as BERT-style encoders expect.
+    """
+    specials = list(SPECIAL_TOKENS.values())
+    if kind == "bpe":
+        model = models.BPE(unk_token="[UNK]")
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials
+        )
+        decoder = decoders.Metaspace(prepend_scheme="first")
+    elif kind == "wordpiece":
+        model = models.WordPiece(unk_token="[UNK]")
+        trainer = trainers.WordPieceTrainer(
+            vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials
+        )
+        decoder = decoders.Sequence([decoders.WordPiece(cleanup=False), decoders.Metaspace(prepend_scheme="first")])
+    else:
+        raise ValueError(f"unknown tokenizer kind {kind!r}; use bpe or wordpiece")
+
+    tokenizer = Tokenizer(model)
+    tokenizer.normalizer = normalizers.Sequence(
+        [normalizers.NFKC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Strip()]
+    )
+    # Metaspace marks each space with "▁" so that decoding restores it exactly, and CJK
+    # characters, split off first, never receive a marker: "我爱Paris" decodes unspaced.
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_CJK), behavior="isolated"),
+            pre_tokenizers.Metaspace(prepend_scheme="first"),
+            pre_tokenizers.Punctuation(behavior="isolated"),
+            pre_tokenizers.Digits(individual_digits=True),
+        ]
+    )
+    tokenizer.decoder = decoder
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    tokenizer.post_processor = TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B [SEP]",
+        special_tokens=[(t, tokenizer.token_to_id(t)) for t in ("[CLS]", "[SEP]")],
+    )
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL_TOKENS)
+
+
+def load_tokenizer(name_or_path: str, revision: str | None = None) -> PreTrainedTokenizerBase:
+    """Load a saved or pretrained tokenizer by hub name or folder."""
+    return AutoTokenizer.from_pretrained(name_or_path, revision=revision)
+
+
+def generation_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int, int]:
+    """Return the (bos, eos, pad) ids a generator uses; BERT-style vocabularies use [CLS]/[SEP]."""
+    bos = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.cls_token_id
+    eos = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else tokenizer.sep_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    if bos is None or eos is None:
+        raise ValueError(
+            f"tokenizer {tokenizer.name_or_path!r} has neither bos/eos nor cls/sep tokens, "
+            "so a generator cannot mark where a target starts and ends"
+        )
+    return bos, eos, pad

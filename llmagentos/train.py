@@ -1,0 +1,93 @@
+"""Train one model on several tasks:
+
+    python -m llmagentos.train task=classification+translation
+    python -m llmagentos.train -m task=classification,translation seed=1,2,3
+    accelerate launch --multi_gpu --num_processes 2 -m llmagentos.train task=...
+
+Hydra composes configs/train.yaml with the chosen groups; the run folder (Hydra's,
+unless output_dir= is set) receives config.yaml, metrics.jsonl, checkpoints/, model/
+and results.json.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
+
+from llmagentos.config import ConfigError, validate_config, with_defaults
+from llmagentos.data import DataError
+
+log = logging.getLogger(__name__)
+
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
+CONFIG_GROUPS = ("task", "encoder", "router", "data", "trainer", "optimizer", "scheduler", "logger")
+
+
+def train(cfg: DictConfig, run_dir: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Validate `cfg`, then train in `run_dir`; returns the final metrics per task.
+
+    With ``resume=<run folder>`` set, the run folder's saved config is used instead,
+    with plain key `overrides` (such as ``trainer.max_steps=2000``) applied on top.
+
+    Raises:
+        ConfigError: for invalid keys or values, all listed at once.
+        DataError: for missing files, malformed lines or unknown labels.
+    """
+    if cfg.get("resume"):
+        run_dir = Path(cfg.resume).expanduser().resolve()
+        cfg = _resumed_config(run_dir, overrides or [])
+    run_dir = Path(run_dir).resolve()
+    validate_config(cfg)
+    cfg = with_defaults(cfg)
+
+    # Imported here so that a config error is reported without loading torch.
+    from llmagentos.trainer import run_training
+
+    return run_training(cfg, run_dir)
+
+
+def _resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        raise ConfigError(
+            f"resume={run_dir}: {saved.name} not found there, so it is not an LLMAgentOS run "
+            "folder. Point resume= at a folder that a training run wrote."
+        )
+    cfg = OmegaConf.load(saved)
+    for override in OverridesParser.create().parse_overrides(overrides):
+        key = override.key_or_group
+        if key == "resume":
+            continue
+        if key in CONFIG_GROUPS or "@" in key or override.package is not None:
+            raise ConfigError(
+                f"resume: cannot change the config group {override.input_line!r} of an existing "
+                "run. Resume with plain key overrides (e.g. trainer.max_steps=2000), or start a "
+                "new run."
+            )
+        OmegaConf.update(cfg, key, override.value(), merge=True)
+    cfg.resume = str(run_dir)
+    return cfg
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def main(cfg: DictConfig) -> None:
+    hydra_cfg = HydraConfig.get()
+    run_dir = cfg.output_dir or hydra_cfg.runtime.output_dir
+    try:
+        train(cfg, run_dir, list(hydra_cfg.overrides.task))
+    except (ConfigError, DataError) as err:
+        # A message the user acts on, without a traceback.
+        log.error(str(err))
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,494 @@
+"""The training loop: mixed-task batches through one model, run by accelerate.
+
+:func:`run_training` is the whole pipeline for a composed and validated config: set up
+accelerate, load and tokenize every task, build the model, train for
+``trainer.max_steps`` optimizer steps with periodic evaluation and checkpoints, then
+save the model and ``results.json`` in the run folder.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hydra
+import torch
+from accelerate import Accelerator
+from accelerate.logging import get_logger
+from accelerate.state import AcceleratorState, GradientState, PartialState
+from accelerate.utils import (
+    ProjectConfiguration,
+    broadcast_object_list,
+    gather_object,
+    send_to_device,
+    set_seed,
+)
+from omegaconf import DictConfig, OmegaConf
+from tqdm.auto import tqdm
+
+from llmagentos.data import TaskData, load_raw_task, resolve_data_root, tokenize_split
+from llmagentos.logger import MetricLogger, tracker_init_kwargs
+from llmagentos.metrics import classification_scores, translation_scores
+from llmagentos.model import MultiTaskModel, model_spec
+from llmagentos.sampler import MixedBatchSampler, task_weights
+from llmagentos.tokenizer import generation_ids, load_tokenizer, train_tokenizer
+
+log = get_logger(__name__)
+
+CHECKPOINT_PATTERN = re.compile(r"checkpoint_(\d+)$")
+
+
+@dataclass
+class TrainState:
+    """The loop counters saved in every checkpoint beside model and optimizer."""
+
+    step: int = 0
+
+    def state_dict(self) -> dict[str, int]:
+        return {"step": self.step}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.step = int(state["step"])
+
+
+def run_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
+    """Train on every task in `cfg.task`; returns the final per-task metrics."""
+    trainer = Trainer(cfg, run_dir)
+    try:
+        return trainer.fit()
+    finally:
+        trainer.close()
+
+
+class Trainer:
+    def __init__(self, cfg: DictConfig, run_dir: Path):
+        self.cfg = cfg
+        # Each launched process composes its own Hydra run folder, named by the time it
+        # started; they can differ by a second, so all use the main process's folder.
+        PartialState(cpu=use_cpu(cfg))
+        self.run_dir = Path(broadcast_object_list([str(run_dir)])[0])
+        self.accelerator = make_accelerator(cfg, self.run_dir)
+        if self.accelerator.is_main_process:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            if not cfg.resume:
+                OmegaConf.save(cfg, self.run_dir / "config.yaml", resolve=True)
+        self.accelerator.wait_for_everyone()
+        self.state = TrainState()
+        self.grad_norm: torch.Tensor | None = None
+
+    # -- the pipeline ------------------------------------------------------------------
+
+    def fit(self) -> dict[str, Any]:
+        cfg, accelerator = self.cfg, self.accelerator
+        set_seed(cfg.seed)
+        log.info(
+            f"Device {accelerator.device}, {accelerator.num_processes} process(es), "
+            f"mixed precision {accelerator.mixed_precision}. Run folder: {self.run_dir}",
+            main_process_only=True,
+        )
+
+        # Data: every task loaded and tokenized, the main process first so that the
+        # others read its datasets cache and its trained tokenizer.
+        with accelerator.main_process_first():
+            self.tasks, self.tokenizer = prepare_data(cfg, self.run_dir, accelerator.is_main_process)
+        self.sampler = self._make_sampler()
+
+        # Model, optimizer and schedule.
+        spec = model_spec(cfg, {t.name: t.labels for t in self.tasks})
+        model = MultiTaskModel(spec, self.tokenizer)
+        for component, count in model.parameter_counts().items():
+            log.info(f"Parameters of {component}: {count / 1e6:.2f}M", main_process_only=True)
+        optimizer = hydra.utils.instantiate(cfg.optimizer)(model.parameters())
+        scheduler = hydra.utils.instantiate(cfg.scheduler)(
+            optimizer, num_training_steps=cfg.trainer.max_steps
+        )
+        self.model, self.optimizer, self.scheduler = accelerator.prepare(model, optimizer, scheduler)
+        accelerator.register_for_checkpointing(self.sampler, self.state)
+
+        if cfg.resume:
+            self._resume()
+        accelerator.init_trackers(
+            cfg.logger.project,
+            config=_flat_config(cfg),
+            init_kwargs=tracker_init_kwargs(cfg, self.run_dir),
+        )
+        self.metrics = MetricLogger(accelerator, self.run_dir)
+
+        self._train()
+        if self.state.step < cfg.trainer.max_steps:
+            log.info(
+                f"Stopped at step {self.state.step} of {cfg.trainer.max_steps} "
+                f"(trainer.stop_after_steps). Continue with resume={self.run_dir}",
+                main_process_only=True,
+            )
+            return {}
+
+        # Final evaluation, model and results, written by the main process.
+        final = self.evaluate()
+        if accelerator.is_main_process:
+            self.unwrapped.save_pretrained(self.run_dir / "model")
+            results = {
+                "step": self.state.step,
+                "tasks": {
+                    t.name: {**final[t.name], "examples_seen": self._examples_seen(i)}
+                    for i, t in enumerate(self.tasks)
+                },
+            }
+            (self.run_dir / "results.json").write_text(
+                json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
+            log.info(f"Saved the model to {self.run_dir / 'model'} and results.json", main_process_only=True)
+        return final
+
+    def close(self) -> None:
+        self.accelerator.end_training()
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+        # accelerate keeps its state in process-wide singletons; clear them so that the
+        # next job of a Hydra multirun builds a fresh Accelerator.
+        AcceleratorState._reset_state(True)
+        GradientState._reset_state()
+        PartialState._reset_state()
+
+    @property
+    def unwrapped(self) -> MultiTaskModel:
+        return self.accelerator.unwrap_model(self.model)
+
+    # -- setup helpers -----------------------------------------------------------------
+
+    def _make_sampler(self) -> MixedBatchSampler:
+        cfg = self.cfg
+        sizes = [len(t.train) for t in self.tasks]
+        multipliers = [cfg.task[t.name].sampling_weight for t in self.tasks]
+        weights = task_weights(sizes, cfg.data.sampler, cfg.data.temperature, multipliers)
+        for task, size, weight in zip(self.tasks, sizes, weights):
+            log.info(
+                f"Task {task.name} ({task.type}): {size} training examples, "
+                f"{len(task.validation) if task.validation is not None else 0} validation, "
+                f"sampling weight {weight:.3f}",
+                main_process_only=True,
+            )
+        self.train_rows = [
+            {key: t.train[key] for key in ("input_ids", "label", "target_ids") if key in t.train.column_names}
+            for t in self.tasks
+        ]
+        return MixedBatchSampler(
+            lengths=[t.train["length"] for t in self.tasks],
+            weights=weights,
+            batch_size=cfg.data.batch_size,
+            max_tokens=cfg.data.max_tokens,
+            group_by_length=cfg.data.group_by_length,
+            pool_batches=cfg.data.pool_batches,
+            seed=cfg.seed,
+            num_processes=self.accelerator.num_processes,
+            process_index=self.accelerator.process_index,
+        )
+
+    def _resume(self) -> None:
+        checkpoint = latest_checkpoint(Path(self.cfg.resume))
+        if checkpoint is None:
+            raise FileNotFoundError(
+                f"resume={self.cfg.resume}: no checkpoints/checkpoint_<n> folder inside it. "
+                "Point resume= at a run folder that saved a checkpoint."
+            )
+        self.accelerator.load_state(str(checkpoint))
+        # The next automatically named checkpoint must not reuse an existing folder name.
+        number = int(CHECKPOINT_PATTERN.search(checkpoint.name).group(1))
+        self.accelerator.project_configuration.iteration = number + 1
+        log.info(f"Resumed from {checkpoint} at step {self.state.step}", main_process_only=True)
+
+    # -- training ----------------------------------------------------------------------
+
+    def _train(self) -> None:
+        cfg, accelerator = self.cfg, self.accelerator
+        trainer_cfg = cfg.trainer
+        stop_at = trainer_cfg.max_steps
+        if trainer_cfg.stop_after_steps is not None:
+            stop_at = min(stop_at, trainer_cfg.stop_after_steps)
+        totals = torch.zeros(len(self.tasks), 2, device=accelerator.device)  # (loss sum, batches)
+        tokens = torch.zeros(2, device=accelerator.device)  # (real tokens, padded tokens)
+        window_start, window_examples = time.perf_counter(), self._examples_drawn()
+        progress = tqdm(
+            total=trainer_cfg.max_steps, initial=self.state.step, desc="train",
+            disable=not accelerator.is_main_process, dynamic_ncols=True,
+        )
+        self.model.train()
+        while self.state.step < stop_at:
+            for _ in range(trainer_cfg.gradient_accumulation_steps):
+                batch = self._next_batch()
+                tokens += torch.tensor(
+                    [batch["attention_mask"].sum().item(), batch["attention_mask"].numel()],
+                    device=accelerator.device,
+                )
+                with accelerator.accumulate(self.model):
+                    loss, task_losses = self.model(batch)
+                    accelerator.backward(loss)
+                    if accelerator.sync_gradients and trainer_cfg.max_grad_norm is not None:
+                        self.grad_norm = accelerator.clip_grad_norm_(
+                            self.model.parameters(), trainer_cfg.max_grad_norm
+                        )
+                    self.optimizer.step()
+                    if accelerator.sync_gradients:  # one schedule step per optimizer step
+                        self.scheduler.step()
+                    self.optimizer.zero_grad()
+                for name, value in task_losses.items():
+                    index = self.unwrapped.task_names.index(name)
+                    totals[index] += torch.stack([value.detach().float(), value.new_ones(())])
+
+            self.state.step += 1
+            progress.update(1)
+            step = self.state.step
+
+            if step % trainer_cfg.log_every == 0 or step == stop_at:
+                totals, tokens = self._log_train(totals, tokens, window_start, window_examples, progress)
+                window_start, window_examples = time.perf_counter(), self._examples_drawn()
+            if step % trainer_cfg.eval_every == 0 and step < trainer_cfg.max_steps:
+                self.evaluate()
+                self.model.train()
+            if step % trainer_cfg.checkpoint_every == 0 or step == stop_at:
+                accelerator.save_state()
+                log.info(f"Saved checkpoint at step {step}", main_process_only=True)
+        progress.close()
+
+    def _next_batch(self) -> dict[str, Any]:
+        items = [
+            (task, {key: column[index] for key, column in self.train_rows[task].items()})
+            for task, index in self.sampler.next_batch()
+        ]
+        batch = collate(items, self.tasks, self.tokenizer)
+        return send_to_device(batch, self.accelerator.device)
+
+    def _log_train(self, totals, tokens, window_start, window_examples, progress):
+        """Reduce the window's losses over processes, write the records, reset the window."""
+        accelerator = self.accelerator
+        totals = accelerator.reduce(totals, reduction="sum")
+        tokens = accelerator.reduce(tokens, reduction="sum")
+        elapsed = max(time.perf_counter() - window_start, 1e-9)
+        step = self.state.step
+        summary = {}
+        for index, task in enumerate(self.tasks):
+            loss_sum, count = totals[index].tolist()
+            if count == 0:
+                continue
+            summary[task.name] = loss_sum / count
+            self.metrics.log({
+                "step": step, "split": "train", "task": task.name,
+                "examples_seen": self._examples_seen(index), "loss": summary[task.name],
+            })
+        real, padded = tokens.tolist()
+        grad_norm = self.grad_norm
+        self.metrics.log({
+            "step": step, "split": "train",
+            "examples_seen": sum(self._examples_drawn()),
+            "lr": self.scheduler.get_last_lr()[0],
+            "grad_norm": float(grad_norm) if grad_norm is not None else None,
+            "examples_per_second": (sum(self._examples_drawn()) - sum(window_examples)) / elapsed,
+            "tokens_per_second": real / elapsed,
+            "padding_fraction": 1.0 - real / max(padded, 1.0),
+        })
+        progress.set_postfix({name: f"{value:.3f}" for name, value in summary.items()})
+        return torch.zeros_like(totals), torch.zeros_like(tokens)
+
+    def _examples_drawn(self) -> list[int]:
+        return list(self.sampler.examples_drawn)
+
+    def _examples_seen(self, task_index: int) -> int:
+        return int(self.sampler.examples_drawn[task_index])
+
+    # -- evaluation --------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, dict[str, float]]:
+        """Score every task's validation split; each process predicts a share of it."""
+        accelerator = self.accelerator
+        model = self.unwrapped
+        model.eval()
+        results: dict[str, dict[str, float]] = {}
+        for index, task in enumerate(self.tasks):
+            if task.validation is None:
+                continue
+            mine = list(range(accelerator.process_index, len(task.validation), accelerator.num_processes))
+            predictions = self._predict_rows(model, task, mine)
+            # gather_object concatenates the processes' lists: every index appears once.
+            gathered = dict(gather_object(list(zip(mine, predictions))))
+            ordered = [gathered[i] for i in range(len(task.validation))]
+            results[task.name] = self._score(task, ordered)
+            self.metrics.log({
+                "step": self.state.step, "split": "validation", "task": task.name,
+                "examples_seen": self._examples_seen(index), **results[task.name],
+            })
+            scores = ", ".join(f"{k} {v:.4f}" for k, v in results[task.name].items())
+            log.info(f"step {self.state.step} | {task.name} | {scores}", main_process_only=True)
+        return results
+
+    def _predict_rows(self, model: MultiTaskModel, task: TaskData, rows: list[int]) -> list:
+        generation = {}
+        if task.type == "translation":
+            generation = dict(self.cfg.task[task.name].generation)
+        lengths = task.validation.select(rows)["length"] if rows else []
+        order = sorted(range(len(rows)), key=lambda i: lengths[i])  # less padding per batch
+        input_ids = task.validation.select(rows)["input_ids"] if rows else []
+        predictions: list = [None] * len(rows)
+        size = self.cfg.trainer.eval_batch_size
+        for start in range(0, len(order), size):
+            chunk = order[start : start + size]
+            batch = pad_inputs([input_ids[i] for i in chunk], self.tokenizer.pad_token_id)
+            batch = send_to_device(batch, self.accelerator.device)
+            with self.accelerator.autocast():
+                output = model.predict_batch(task.name, **batch, **generation)
+            for i, prediction in zip(chunk, output):
+                predictions[i] = prediction
+        return predictions
+
+    def _score(self, task: TaskData, predictions: list) -> dict[str, float]:
+        if task.type == "classification":
+            return classification_scores(predictions, task.validation["label"], len(task.labels))
+        hypotheses = [self.tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in predictions]
+        return translation_scores(hypotheses, task.validation["target"], self.cfg.task[task.name].target_lang)
+
+
+# -- pieces used by the trainer and the tests ------------------------------------------
+
+
+def make_accelerator(cfg: DictConfig, run_dir: Path) -> Accelerator:
+    """An Accelerator for this run.
+
+    On a machine without CUDA, accelerate joins the processes that a launcher started
+    into one gloo group only when created with ``cpu=True``; without it each process
+    would train alone.
+    """
+    project = ProjectConfiguration(
+        project_dir=str(run_dir),
+        automatic_checkpoint_naming=True,
+        total_limit=cfg.trainer.keep_checkpoints,
+    )
+    return Accelerator(
+        cpu=use_cpu(cfg),
+        mixed_precision=cfg.trainer.mixed_precision,
+        gradient_accumulation_steps=cfg.trainer.gradient_accumulation_steps,
+        log_with=list(cfg.logger.trackers) or None,
+        project_config=project,
+        step_scheduler_with_optimizer=False,
+    )
+
+
+def use_cpu(cfg: DictConfig) -> bool:
+    return bool(cfg.trainer.cpu) or not torch.cuda.is_available()
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    """The checkpoint folder with the highest number under <run>/checkpoints."""
+    folder = run_dir / "checkpoints"
+    if not folder.is_dir():
+        return None
+    numbered = [
+        (int(m.group(1)), p) for p in folder.iterdir() if (m := CHECKPOINT_PATTERN.search(p.name))
+    ]
+    return max(numbered)[1] if numbered else None
+
+
+def prepare_data(cfg: DictConfig, run_dir: Path, is_main: bool) -> tuple[list[TaskData], Any]:
+    """Load every task, build or load the tokenizer, and tokenize all splits."""
+    data_root = resolve_data_root(cfg.data_root)
+    raw = {}
+    for name, task in cfg.task.items():
+        raw[name] = load_raw_task(name, task, data_root, cfg.data.cache_dir)
+
+    tokenizer_dir = run_dir / "tokenizer"
+    if cfg.encoder.type == "hf":
+        tokenizer = load_tokenizer(cfg.encoder.name, cfg.encoder.revision)
+    elif (tokenizer_dir / "tokenizer.json").is_file():
+        tokenizer = load_tokenizer(str(tokenizer_dir))
+    else:
+        tokenizer = train_tokenizer(
+            _training_texts(cfg, raw), cfg.encoder.tokenizer.kind,
+            cfg.encoder.tokenizer.vocab_size, cfg.encoder.tokenizer.min_frequency,
+        )
+        if is_main:
+            tokenizer.save_pretrained(tokenizer_dir)
+    generation_ids(tokenizer)  # fails early if the vocabulary cannot mark target ends
+
+    tasks = []
+    for name, (splits, labels) in raw.items():
+        task = cfg.task[name]
+        tokenized = {
+            split: tokenize_split(dataset, task, tokenizer, desc=f"Tokenizing {name}/{split}")
+            for split, dataset in splits.items()
+        }
+        tasks.append(TaskData(name, task.type, tokenized["train"], tokenized.get("validation"), labels))
+    return tasks, tokenizer
+
+
+def _training_texts(cfg: DictConfig, raw: dict) -> list[str]:
+    texts = []
+    for name, (splits, _) in raw.items():
+        columns = ("text",) if cfg.task[name].type == "classification" else ("source", "target")
+        for column in columns:
+            texts.extend(splits["train"][column])
+    return texts
+
+
+def pad_inputs(sequences: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad encoder inputs to the longest sequence: input_ids and attention_mask (B, T)."""
+    longest = max(len(s) for s in sequences)
+    input_ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(sequences), longest), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        input_ids[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
+        attention_mask[row, : len(sequence)] = 1
+    return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any) -> dict[str, Any]:
+    """Build one mixed batch from (task index, example) pairs.
+
+    Returns the padded encoder inputs, ``task_ids`` (B,) and, per task present, the
+    targets of its rows in batch order: ``labels`` (N,) for classification; for
+    translation ``decoder_input_ids`` ([BOS] + target), ``decoder_attention_mask`` and
+    ``labels`` (target + [EOS], -100 on padding), each (N, L).
+    """
+    bos, eos, pad = generation_ids(tokenizer)
+    batch = pad_inputs([example["input_ids"] for _, example in items], tokenizer.pad_token_id)
+    batch["task_ids"] = torch.tensor([task for task, _ in items], dtype=torch.long)
+    batch["targets"] = {}
+    for index, task in enumerate(tasks):
+        examples = [example for t, example in items if t == index]
+        if not examples:
+            continue
+        if task.type == "classification":
+            batch["targets"][task.name] = {"labels": torch.tensor([e["label"] for e in examples])}
+            continue
+        longest = max(len(e["target_ids"]) for e in examples) + 1
+        decoder_input_ids = torch.full((len(examples), longest), pad, dtype=torch.long)
+        labels = torch.full((len(examples), longest), -100, dtype=torch.long)
+        for row, example in enumerate(examples):
+            target = example["target_ids"]
+            decoder_input_ids[row, : len(target) + 1] = torch.tensor([bos, *target])
+            labels[row, : len(target) + 1] = torch.tensor([*target, eos])
+        batch["targets"][task.name] = {
+            "decoder_input_ids": decoder_input_ids,
+            "decoder_attention_mask": (labels != -100).long(),
+            "labels": labels,
+        }
+    return batch
+
+
+def _flat_config(cfg: DictConfig) -> dict[str, Any]:
+    """The config as flat dotted keys, the form trackers display best."""
+    flat: dict[str, Any] = {}
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}.{key}" if prefix else str(key))
+        elif isinstance(node, list):
+            flat[prefix] = str(node)
+        else:
+            flat[prefix] = node
+
+    walk(OmegaConf.to_container(cfg, resolve=True), "")
+    return flat

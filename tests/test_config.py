@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+from hydra.errors import MissingConfigException
+from omegaconf import OmegaConf
+
+from llmagentos.config import ConfigError, validate_config, with_defaults
+from llmagentos.train import CONFIG_DIR
+
+
+def test_plus_and_list_spellings_compose_alike(compose_config):
+    plus = compose_config(["task=classification+translation"])
+    listed = compose_config(["task=[classification,translation]"])
+
+    assert list(plus.task) == ["classification", "translation"]
+    assert OmegaConf.to_container(plus.task) == OmegaConf.to_container(listed.task)
+
+
+def test_task_picks_its_decoder(compose_config):
+    cfg = compose_config(["task=classification+translation"])
+
+    assert cfg.task.classification.decoder.type == "classifier"
+    assert cfg.task.translation.decoder.architecture == "gpt2"
+
+
+def test_decoder_override_per_task(compose_config):
+    cfg = compose_config(["task=translation", "decoder@task.translation.decoder=bert_generator"])
+
+    assert cfg.task.translation.decoder.architecture == "bert_generation"
+
+
+def test_unknown_task_lists_choices(compose_config):
+    with pytest.raises(MissingConfigException) as err:
+        compose_config(["task=sentiment_analysis"])
+
+    message = str(err.value)
+    assert "task/sentiment_analysis" in message
+    assert "classification" in message
+    assert "translation" in message
+
+
+@pytest.mark.parametrize(
+    "group", ["task", "encoder", "router", "data", "trainer", "optimizer", "scheduler", "logger"]
+)
+def test_every_config_file_validates(compose_config, group):
+    for path in sorted(Path(CONFIG_DIR, group).glob("*.yaml")):
+        cfg = compose_config([f"{group}={path.stem}"])
+        validate_config(cfg)
+        with_defaults(cfg)
+
+
+def test_errors_listed_together_with_fixes(compose_config):
+    cfg = compose_config([
+        "+trainer.max_stesp=10",
+        "data.sampler=random",
+        "trainer.eval_every=often",
+        "+task.translation.metrics=[bleu,rouge]",
+    ])
+
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+
+    message = str(err.value)
+    assert "4 problem(s)" in message
+    assert "trainer.max_stesp: unknown key. Did you mean trainer.max_steps?" in message
+    assert "data.sampler: invalid value 'random'" in message
+    assert "'temperature'" in message
+    assert "trainer.eval_every: expected int, got 'often'" in message
+    assert "'rouge' is not a translation metric" in message
+
+
+def test_decoder_type_must_fit_task(compose_config):
+    cfg = compose_config(["task=classification", "decoder@task.classification.decoder=generator"])
+
+    with pytest.raises(ConfigError, match="a classification task needs a classifier decoder"):
+        validate_config(cfg)
+
+
+def test_defaults_fill_omitted_keys(compose_config):
+    cfg = with_defaults(compose_config(["task=classification"]))
+
+    assert cfg.task.classification.data.max_train_examples is None
+    assert cfg.task.classification.generation.num_beams == 1

@@ -1,0 +1,135 @@
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from llmagentos.logger import read_metrics
+from llmagentos.model import MultiTaskModel
+from llmagentos.train import train
+from tests.conftest import tiny_overrides
+
+BOTH = ["classification", "translation"]
+
+
+def test_metrics_and_results_cover_every_task(compose_config, tmp_path):
+    cfg = compose_config(tiny_overrides(BOTH))
+
+    final = train(cfg, tmp_path)
+
+    records = read_metrics(tmp_path)
+    for task in BOTH:
+        train_records = [r for r in records if r["split"] == "train" and r.get("task") == task]
+        eval_records = [r for r in records if r["split"] == "validation" and r.get("task") == task]
+        assert [r["step"] for r in train_records] == [2, 4, 6]
+        assert all(r["examples_seen"] > 0 for r in train_records)
+        assert [r["step"] for r in eval_records] == [3, 6]
+    assert {"accuracy", "macro_f1"} <= set(final["classification"])
+    assert {"bleu", "chrf"} <= set(final["translation"])
+
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["step"] == 6
+    assert results["tasks"]["classification"]["accuracy"] == final["classification"]["accuracy"]
+    assert results["tasks"]["translation"]["bleu"] == final["translation"]["bleu"]
+    assert results["tasks"]["translation"]["examples_seen"] > 0
+
+    summary = [r for r in records if r["split"] == "train" and "task" not in r]
+    assert all(0.0 <= r["padding_fraction"] < 1.0 for r in summary)
+    assert (tmp_path / "config.yaml").is_file()
+    assert (tmp_path / "tokenizer" / "tokenizer.json").is_file()
+
+
+def test_saved_model_reloads_and_predicts(compose_config, tmp_path):
+    train(compose_config(tiny_overrides(BOTH)), tmp_path)
+
+    model = MultiTaskModel.from_pretrained(tmp_path / "model")
+    encoded = model.tokenizer(["这部电影太棒了！"], return_tensors="pt")
+    labels = model.predict_batch("classification", encoded["input_ids"], encoded["attention_mask"])
+    tokens = model.predict_batch(
+        "translation", encoded["input_ids"], encoded["attention_mask"], max_new_tokens=4
+    )
+
+    assert model.task_names == BOTH
+    assert labels[0] in (0, 1)
+    assert len(tokens[0]) <= 4
+
+
+def test_loss_falls_on_fixed_seed(compose_config, tmp_path):
+    cfg = compose_config(tiny_overrides(
+        BOTH, "trainer.max_steps=150", "trainer.log_every=30", "trainer.eval_every=1000",
+        "trainer.checkpoint_every=1000", "optimizer.lr=2e-3", "scheduler.num_warmup_steps=10",
+        "data.batch_size=16",
+    ))
+
+    train(cfg, tmp_path)
+
+    records = read_metrics(tmp_path)
+    for task in BOTH:
+        losses = [r["loss"] for r in records if r["split"] == "train" and r.get("task") == task]
+        assert len(losses) == 5
+        assert losses[-1] < 0.8 * losses[0], f"{task} loss did not fall: {losses}"
+
+
+def test_resumed_run_matches_uninterrupted(compose_config, tmp_path):
+    overrides = tiny_overrides(
+        BOTH, "trainer.max_steps=8", "trainer.checkpoint_every=4", "trainer.eval_every=1000",
+        "trainer.log_every=4",
+    )
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    train(compose_config(overrides), whole)
+    train(compose_config([*overrides, "trainer.stop_after_steps=4"]), parts)
+    assert not (parts / "results.json").exists()
+
+    train(compose_config([*overrides, f"resume={parts}"]), parts, ["trainer.stop_after_steps=null"])
+
+    expected = load_file(whole / "model" / "model.safetensors")
+    actual = load_file(parts / "model" / "model.safetensors")
+    assert expected.keys() == actual.keys()
+    for name in expected:
+        torch.testing.assert_close(actual[name], expected[name], msg=name)
+    losses = {
+        run: [(r["step"], r["task"], r["loss"]) for r in read_metrics(run)
+              if r["split"] == "train" and "task" in r and r["step"] == 8]
+        for run in (whole, parts)
+    }
+    assert losses[parts] == losses[whole]
+
+
+def test_resume_rejects_group_change(compose_config, tmp_path):
+    overrides = tiny_overrides(["classification"], "trainer.max_steps=2", "trainer.log_every=1")
+    train(compose_config(overrides), tmp_path)
+
+    from llmagentos.config import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot change the config group 'encoder=lstm'"):
+        train(compose_config([*overrides, f"resume={tmp_path}"]), tmp_path, ["encoder=lstm"])
+
+
+@pytest.mark.parametrize("encoder", ["lstm"])
+def test_other_encoder_trains(compose_config, tmp_path, encoder):
+    overrides = tiny_overrides(BOTH, f"encoder={encoder}")
+    overrides = [o for o in overrides if not o.startswith(("encoder.num_heads", "encoder.intermediate_size"))]
+    overrides.append("encoder.embedding_size=32")
+
+    final = train(compose_config(overrides), tmp_path)
+
+    assert set(final) == set(BOTH)
+
+
+def test_bert_generation_decoder_trains(compose_config, tmp_path):
+    overrides = tiny_overrides(["translation"], "decoder@task.translation.decoder=bert_generator")
+
+    final = train(compose_config(overrides), tmp_path)
+
+    assert "bleu" in final["translation"]
+
+
+def test_token_budget_and_accumulation(compose_config, tmp_path):
+    overrides = tiny_overrides(
+        BOTH, "data.max_tokens=256", "trainer.gradient_accumulation_steps=2", "scheduler=cosine"
+    )
+
+    train(compose_config(overrides), tmp_path)
+
+    records = read_metrics(tmp_path)
+    assert max(r["step"] for r in records) == 6
