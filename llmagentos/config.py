@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
+import hydra
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 
 class ConfigError(ValueError):
-    """Raised when the composed config has invalid keys or values; lists every problem."""
+    """Raised when the composed config has invalid keys or values. The message lists every problem."""
 
 
 # -- data sources and tasks ------------------------------------------------------------
@@ -196,8 +198,8 @@ class TrainConfig:
     router: RouterConfig = field(default_factory=RouterConfig)
     data: DataConfig = field(default_factory=DataConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    optimizer: Any = None  # a `_target_` partial, checked by instantiation
-    scheduler: Any = None  # a `_target_` partial, checked by instantiation
+    optimizer: Any = None  # a `_target_` partial; target and arguments checked by _check_partial
+    scheduler: Any = None  # a `_target_` partial; target and arguments checked by _check_partial
     logger: LoggerConfig = field(default_factory=LoggerConfig)
     seed: int = 0
     data_root: Optional[str] = None
@@ -234,14 +236,39 @@ def validate_config(cfg: DictConfig) -> None:
             problems.append(
                 f"logger.trackers: unknown tracker {tracker!r}. Allowed: {', '.join(TRACKERS)}."
             )
-    for group in ("optimizer", "scheduler"):
-        node = cfg.get(group)
-        if not isinstance(node, DictConfig) or "_target_" not in node:
-            problems.append(f"{group}: needs a `_target_`. Choose one with {group}=<name>.")
+    # The trainer passes the parameters to the optimizer, and the optimizer and
+    # num_training_steps to the scheduler.
+    _check_partial(cfg.get("optimizer"), "optimizer", (), problems)
+    _check_partial(cfg.get("scheduler"), "scheduler", ("num_training_steps",), problems)
 
     if problems:
         listing = "\n".join(f"  - {p}" for p in problems)
         raise ConfigError(f"invalid config, {len(problems)} problem(s):\n{listing}")
+
+
+def _check_partial(node: Any, key: str, supplied: tuple[str, ...], problems: list[str]) -> None:
+    """Check that `_target_` imports and accepts the config's keyword arguments.
+
+    The trainer supplies one positional argument and the keywords in `supplied`.
+    """
+    if not isinstance(node, DictConfig) or "_target_" not in node:
+        problems.append(f"{key}: needs a `_target_`. Choose one with {key}=<name>.")
+        return
+    try:
+        target = hydra.utils.get_object(node._target_)
+    except Exception as err:  # ImportError, AttributeError and Hydra's wrappers of them
+        problems.append(f"{key}._target_: cannot import {node._target_!r} ({err}).")
+        return
+    arguments = {k: v for k, v in node.items() if not str(k).startswith("_")}
+    try:
+        signature = inspect.signature(target)
+    except (TypeError, ValueError):
+        return  # a builtin without a signature: checked when it is called
+    try:
+        signature.bind_partial(None, **arguments, **{name: None for name in supplied})
+    except TypeError as err:
+        accepted = [p for p in list(signature.parameters)[1:] if p not in supplied]
+        problems.append(f"{key}: {err}. {node._target_} accepts: {', '.join(accepted)}.")
 
 
 def _check_task(name: str, task: Any, problems: list[str]) -> None:

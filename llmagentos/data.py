@@ -103,13 +103,18 @@ def load_raw_task(
 
 
 def _load_files(files: dict[str, str], fmt: str, cache_dir: str | None) -> datasets.DatasetDict:
-    if fmt in ("jsonl", "json"):
-        return datasets.load_dataset("json", data_files=files, cache_dir=cache_dir)
-    # Texts contain quotes, so a tab-separated file is read without quote handling.
-    options: dict[str, Any] = {"keep_default_na": False, "na_filter": False}
-    if fmt == "tsv":
-        options.update(sep="\t", quoting=csv.QUOTE_NONE)
-    return datasets.load_dataset("csv", data_files=files, cache_dir=cache_dir, **options)
+    # One builder call per split: published splits may differ in their columns
+    # (ChnSentiCorp's dev file has a qid column that train lacks).
+    builder, options = "json", {}
+    if fmt in ("csv", "tsv"):
+        builder, options = "csv", {"keep_default_na": False, "na_filter": False}
+        if fmt == "tsv":
+            # Texts contain quotes, so a tab-separated file is read without quote handling.
+            options.update(sep="\t", quoting=csv.QUOTE_NONE)
+    return datasets.DatasetDict({
+        split: datasets.load_dataset(builder, data_files=path, split="train", cache_dir=cache_dir, **options)
+        for split, path in files.items()
+    })
 
 
 # -- line-by-line checks ---------------------------------------------------------------

@@ -95,7 +95,7 @@ class Generator(nn.Module):
             pad_token_id=self.pad_token_id,
             # BERT-generation decoders fail on the plain cache that generate() would make
             # for them (transformers 5.25); a cache with a cross-attention half serves both.
-            past_key_values=EncoderDecoderCache(DynamicCache(), DynamicCache()),
+            cache=EncoderDecoderCache(DynamicCache(), DynamicCache()),
         )
         sequences = []
         for row in output[:, 1:].tolist():

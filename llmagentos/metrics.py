@@ -14,7 +14,7 @@ def accuracy(predictions: Sequence[int], references: Sequence[int]) -> float:
 
 
 def macro_f1(predictions: Sequence[int], references: Sequence[int], num_labels: int) -> float:
-    """F1 averaged over labels; a label never predicted nor present counts as 0 F1 only if present."""
+    """Return F1 averaged over the labels that occur in the predictions or the references."""
     scores = []
     for label in range(num_labels):
         tp = sum(p == label and r == label for p, r in zip(predictions, references))

@@ -101,7 +101,7 @@ class Trainer:
         spec = model_spec(cfg, {t.name: t.labels for t in self.tasks})
         model = MultiTaskModel(spec, self.tokenizer)
         for component, count in model.parameter_counts().items():
-            log.info(f"Parameters of {component}: {count / 1e6:.2f}M", main_process_only=True)
+            log.info(f"Parameters of {component}: {count:,}", main_process_only=True)
         optimizer = hydra.utils.instantiate(cfg.optimizer)(model.parameters())
         scheduler = hydra.utils.instantiate(cfg.scheduler)(
             optimizer, num_training_steps=cfg.trainer.max_steps

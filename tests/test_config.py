@@ -81,3 +81,15 @@ def test_defaults_fill_omitted_keys(compose_config):
 
     assert cfg.task.classification.data.max_train_examples is None
     assert cfg.task.classification.generation.num_beams == 1
+
+
+def test_optimizer_argument_typo_caught(compose_config):
+    cfg = compose_config(["+optimizer.learning_rate=0.1", "scheduler._target_=torch.optim.nope"])
+
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+
+    message = str(err.value)
+    assert "optimizer: got an unexpected keyword argument 'learning_rate'" in message
+    assert "lr" in message
+    assert "scheduler._target_: cannot import 'torch.optim.nope'" in message

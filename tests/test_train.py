@@ -7,7 +7,7 @@ from safetensors.torch import load_file
 from llmagentos.logger import read_metrics
 from llmagentos.model import MultiTaskModel
 from llmagentos.train import train
-from tests.conftest import tiny_overrides
+from tests.conftest import REPO, tiny_overrides
 
 BOTH = ["classification", "translation"]
 
@@ -133,3 +133,71 @@ def test_token_budget_and_accumulation(compose_config, tmp_path):
 
     records = read_metrics(tmp_path)
     assert max(r["step"] for r in records) == 6
+
+
+def test_tensorboard_tracker_writes_events(compose_config, tmp_path):
+    cfg = compose_config(tiny_overrides(["classification"], "logger=tensorboard"))
+
+    train(cfg, tmp_path)
+
+    assert list(tmp_path.rglob("events.out.tfevents.*"))
+
+
+def test_wandb_offline_without_api_key(compose_config, tmp_path, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    cfg = compose_config(tiny_overrides(["classification"], "logger=wandb"))
+
+    train(cfg, tmp_path)
+
+    assert list((tmp_path / "wandb").glob("offline-run-*"))
+
+
+def test_hf_encoder_from_saved_folder(compose_config, tmp_path):
+    from transformers import BertConfig, BertModel
+
+    from llmagentos.tokenizer import train_tokenizer
+
+    folder = tmp_path / "tiny-bert"
+    texts = [line for line in (REPO / "data" / "sentiment" / "train.jsonl").read_text().splitlines()[:200]]
+    tokenizer = train_tokenizer(texts, vocab_size=400, min_frequency=1)
+    tokenizer.save_pretrained(folder)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64)
+    BertModel(config).save_pretrained(folder)
+    overrides = [o for o in tiny_overrides(BOTH) if not o.startswith("encoder.")]
+
+    train(compose_config([*overrides, "encoder=hf", f"encoder.name={folder}"]), tmp_path / "run")
+
+    model = MultiTaskModel.from_pretrained(tmp_path / "run" / "model")
+    assert model.encoder.hidden_size == 32
+
+
+def test_hub_format_reads_dataset_folder(compose_config, tmp_path):
+    # load_dataset(<folder>) is the same call as for a hub name, without the network.
+    folder = tmp_path / "sentiment"
+    folder.mkdir()
+    for split in ("train", "validation"):
+        source = (REPO / "data" / "sentiment" / f"{split}.jsonl").read_text(encoding="utf-8")
+        (folder / f"{split}.jsonl").write_text(source, encoding="utf-8")
+    overrides = tiny_overrides(
+        ["classification"], "task.classification.data.format=hub",
+        f"task.classification.data.path={folder}", "task.classification.data.train=train",
+        "task.classification.data.validation=validation",
+    )
+
+    final = train(compose_config(overrides), tmp_path / "run")
+
+    assert "accuracy" in final["classification"]
+
+
+def test_bf16_beam_search_wordpiece(compose_config, tmp_path):
+    overrides = tiny_overrides(
+        ["translation"], "trainer.mixed_precision=bf16", "task.translation.generation.num_beams=3",
+        "encoder.tokenizer.kind=wordpiece",
+    )
+
+    final = train(compose_config(overrides), tmp_path)
+
+    assert "bleu" in final["translation"]

@@ -1,0 +1,114 @@
+"""The command lines users type, run as subprocesses from the repository root."""
+
+import json
+import shutil
+import sys
+
+import pytest
+import torch
+
+from tests.conftest import REPO, TINY_ENCODER, TINY_RUN, run_cli, tiny_task
+
+BOTH = ["classification", "translation"]
+
+
+def shrink(tasks):
+    out = [*TINY_ENCODER, *TINY_RUN]
+    for name in tasks:
+        out += tiny_task(name)
+    return out
+
+
+def test_main_command(tmp_path):
+    result = run_cli(
+        ["task=classification+translation", *shrink(BOTH), f"hydra.run.dir={tmp_path}"], cwd=REPO
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["tasks"]) == set(BOTH)
+    assert (tmp_path / ".hydra" / "config.yaml").is_file()
+    assert "1 process(es)" in result.stderr + result.stdout
+
+
+def test_multirun_starts_three_jobs(tmp_path):
+    # Overrides shared by all three jobs must exist in each, so only task-independent ones.
+    result = run_cli(
+        ["-m", "task=classification,translation,classification+translation",
+         *TINY_ENCODER, *TINY_RUN, "trainer.max_steps=2", "trainer.eval_every=1000",
+         "trainer.checkpoint_every=1000", f"hydra.sweep.dir={tmp_path}"],
+        cwd=REPO, timeout=600,
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = sorted(p for p in tmp_path.iterdir() if (p / "results.json").is_file())
+    assert len(runs) == 3
+    tasks = [set(json.loads((run / "results.json").read_text())["tasks"]) for run in runs]
+    assert {"classification"} in tasks
+    assert {"translation"} in tasks
+    assert set(BOTH) in tasks
+
+
+def test_unknown_task_lists_available(tmp_path):
+    result = run_cli(["task=sentiment", f"hydra.run.dir={tmp_path}"], cwd=REPO)
+
+    assert result.returncode == 1
+    assert "Could not find 'task/sentiment'" in result.stderr
+    assert "classification+translation" in result.stderr
+
+
+def test_config_error_is_one_message(tmp_path):
+    result = run_cli(
+        ["task=classification", "data.sampler=random", "+trainer.max_stesp=3",
+         f"hydra.run.dir={tmp_path}"],
+        cwd=REPO,
+    )
+
+    assert result.returncode == 1
+    assert "invalid config, 2 problem(s)" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_data_line_reported(tmp_path):
+    data = tmp_path / "data" / "sentiment"
+    data.mkdir(parents=True)
+    lines = (REPO / "data" / "sentiment" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:20]
+    lines[6] = lines[6][:-1]  # drop the closing brace of line 7
+    (data / "train.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    shutil.copy(REPO / "data" / "sentiment" / "validation.jsonl", data / "validation.jsonl")
+
+    result = run_cli(
+        ["task=classification", f"data_root={tmp_path / 'data'}", f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=REPO,
+    )
+
+    assert result.returncode == 1
+    assert f"{data / 'train.jsonl'}:7: invalid JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+LAUNCHERS = {
+    "torchrun": [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                 "--master_port", "29531", "-m"],
+    "accelerate": [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
+                   "--num_processes", "2", "--main_process_port", "29532", "-m"],
+}
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU (gloo) path")
+@pytest.mark.parametrize("launcher", list(LAUNCHERS))
+def test_two_processes_on_cpu(tmp_path, launcher):
+    result = run_cli(
+        ["task=classification+translation", *shrink(BOTH), f"output_dir={tmp_path}",
+         f"hydra.run.dir={tmp_path}"],
+        cwd=REPO, timeout=600, launcher=LAUNCHERS[launcher],
+    )
+
+    output = result.stderr + result.stdout
+    assert result.returncode == 0, output[-4000:]
+    assert "2 process(es)" in output
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["tasks"]) == set(BOTH)
+    # Both processes' batches are counted: 6 steps x 2 processes x 8 examples.
+    seen = sum(task["examples_seen"] for task in results["tasks"].values())
+    assert seen == 6 * 2 * 8
