@@ -21,9 +21,7 @@ import hydra
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-
-class ConfigError(ValueError):
-    """Raised when the composed config has invalid keys or values. The message lists every problem."""
+from llmagentos.errors import ConfigError
 
 
 # -- data sources and tasks ------------------------------------------------------------

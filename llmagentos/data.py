@@ -21,16 +21,14 @@ from typing import Any
 import datasets
 from omegaconf import DictConfig
 
+from llmagentos.errors import DataError
+
 log = logging.getLogger(__name__)
 
 # The repository's data/ folder: the default data_root.
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "data"
 
 STANDARD_COLUMNS = {"classification": ("text", "label"), "translation": ("source", "target")}
-
-
-class DataError(ValueError):
-    """Raised for missing files, malformed lines, missing columns and unknown labels."""
 
 
 @dataclass

@@ -21,8 +21,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
-from llmagentos.config import ConfigError, validate_config, with_defaults
-from llmagentos.data import DataError
+from llmagentos.config import validate_config, with_defaults
+from llmagentos.errors import ConfigError, DataError, RunFolderError
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ def main(cfg: DictConfig) -> None:
     run_dir = cfg.output_dir or hydra_cfg.runtime.output_dir
     try:
         train(cfg, run_dir, list(hydra_cfg.overrides.task))
-    except (ConfigError, DataError) as err:
+    except (ConfigError, DataError, RunFolderError) as err:
         # A message the user acts on, without a traceback.
         log.error(str(err))
         print(f"error: {err}", file=sys.stderr)

@@ -9,12 +9,14 @@ save the model and ``results.json`` in the run folder.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import datasets
 import hydra
 import torch
 from accelerate import Accelerator
@@ -31,6 +33,7 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from llmagentos.data import TaskData, load_raw_task, resolve_data_root, tokenize_split
+from llmagentos.errors import RunFolderError
 from llmagentos.logger import MetricLogger, tracker_init_kwargs
 from llmagentos.metrics import classification_scores, translation_scores
 from llmagentos.model import MultiTaskModel, model_spec
@@ -38,6 +41,13 @@ from llmagentos.sampler import MixedBatchSampler, task_weights
 from llmagentos.tokenizer import generation_ids, load_tokenizer, train_tokenizer
 
 log = get_logger(__name__)
+
+# accelerate logs every file of a checkpoint at INFO, and warns on each save that the
+# GPT-2 output layer shares its tensor with the input embedding; load_state ties it again
+# (the resume test compares every weight), so that warning is noise here.
+logging.getLogger("accelerate.checkpointing").setLevel(logging.WARNING)
+logging.getLogger("accelerate.accelerator").setLevel(logging.WARNING)
+logging.getLogger("accelerate.utils.other").setLevel(logging.ERROR)
 
 CHECKPOINT_PATTERN = re.compile(r"checkpoint_(\d+)$")
 
@@ -72,11 +82,21 @@ class Trainer:
         PartialState(cpu=use_cpu(cfg))
         self.run_dir = Path(broadcast_object_list([str(run_dir)])[0])
         self.accelerator = make_accelerator(cfg, self.run_dir)
+
+        # A finished or stopped run is never overwritten: its folder is only continued.
+        taken = not cfg.resume and (self.run_dir / "config.yaml").exists()
+        self.accelerator.wait_for_everyone()  # every process has looked before any writes
+        if taken:
+            raise RunFolderError(
+                f"{self.run_dir} already holds a run (config.yaml). Continue it with "
+                f"resume={self.run_dir}, or choose another folder with hydra.run.dir=<folder>."
+            )
         if self.accelerator.is_main_process:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if not cfg.resume:
                 OmegaConf.save(cfg, self.run_dir / "config.yaml", resolve=True)
         self.accelerator.wait_for_everyone()
+        self.started = time.perf_counter()
         self.state = TrainState()
         self.grad_norm: torch.Tensor | None = None
 
@@ -133,6 +153,8 @@ class Trainer:
             self.unwrapped.save_pretrained(self.run_dir / "model")
             results = {
                 "step": self.state.step,
+                # Seconds of the invocation that finished the run, start-up included.
+                "wall_time_s": round(time.perf_counter() - self.started, 1),
                 "tasks": {
                     t.name: {**final[t.name], "examples_seen": self._examples_seen(i)}
                     for i, t in enumerate(self.tasks)
@@ -250,8 +272,8 @@ class Trainer:
                 self.evaluate()
                 self.model.train()
             if step % trainer_cfg.checkpoint_every == 0 or step == stop_at:
-                accelerator.save_state()
-                log.info(f"Saved checkpoint at step {step}", main_process_only=True)
+                folder = accelerator.save_state()
+                log.info(f"Saved checkpoint at step {step} to {folder}", main_process_only=True)
         progress.close()
 
     def _next_batch(self) -> dict[str, Any]:
@@ -394,6 +416,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 def prepare_data(cfg: DictConfig, run_dir: Path, is_main: bool) -> tuple[list[TaskData], Any]:
     """Load every task, build or load the tokenizer, and tokenize all splits."""
     data_root = resolve_data_root(cfg.data_root)
+    datasets.disable_progress_bars()  # one log line per task instead of a bar per split
     raw = {}
     for name, task in cfg.task.items():
         raw[name] = load_raw_task(name, task, data_root, cfg.data.cache_dir)

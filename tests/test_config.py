@@ -4,7 +4,8 @@ import pytest
 from hydra.errors import MissingConfigException
 from omegaconf import OmegaConf
 
-from llmagentos.config import ConfigError, validate_config, with_defaults
+from llmagentos.config import validate_config, with_defaults
+from llmagentos.errors import ConfigError
 from llmagentos.train import CONFIG_DIR
 
 

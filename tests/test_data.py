@@ -4,7 +4,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from llmagentos.config import TaskConfig, with_defaults
-from llmagentos.data import DataError, load_raw_task, tokenize_split
+from llmagentos.data import load_raw_task, tokenize_split
+from llmagentos.errors import DataError
 from llmagentos.tokenizer import train_tokenizer
 
 

@@ -99,7 +99,7 @@ def test_resume_rejects_group_change(compose_config, tmp_path):
     overrides = tiny_overrides(["classification"], "trainer.max_steps=2", "trainer.log_every=1")
     train(compose_config(overrides), tmp_path)
 
-    from llmagentos.config import ConfigError
+    from llmagentos.errors import ConfigError
 
     with pytest.raises(ConfigError, match="cannot change the config group 'encoder=lstm'"):
         train(compose_config([*overrides, f"resume={tmp_path}"]), tmp_path, ["encoder=lstm"])
@@ -201,3 +201,16 @@ def test_bf16_beam_search_wordpiece(compose_config, tmp_path):
     final = train(compose_config(overrides), tmp_path)
 
     assert "bleu" in final["translation"]
+
+
+def test_existing_run_folder_not_overwritten(compose_config, tmp_path):
+    from llmagentos.errors import RunFolderError
+
+    overrides = tiny_overrides(["classification"], "trainer.max_steps=2", "trainer.log_every=1")
+    train(compose_config(overrides), tmp_path)
+    before = (tmp_path / "results.json").read_text()
+
+    with pytest.raises(RunFolderError, match="already holds a run"):
+        train(compose_config(overrides), tmp_path)
+
+    assert (tmp_path / "results.json").read_text() == before
