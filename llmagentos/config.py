@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
 import hydra
+import torch
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
@@ -91,6 +92,7 @@ class TaskConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
 
 
+TASK_FIELDS = {f.name for f in dataclasses.fields(TaskConfig)}
 TASK_METRICS = {
     "classification": ("accuracy", "macro_f1"),
     "translation": ("bleu", "chrf"),
@@ -207,6 +209,19 @@ class TrainConfig:
 
 # -- the check -------------------------------------------------------------------------
 
+# Allowed (minimum, maximum) of numeric keys, by key name. Every int key not listed here
+# must be at least 1: sizes, counts, steps and intervals are all positive.
+LIMITS: dict[str, tuple[float, float | None]] = {
+    "seed": (0, None),
+    "max_length": (2, None),  # room for the [CLS] and [SEP] tokens
+    "max_target_length": (2, None),  # one target token and EOS
+    "sampling_weight": (0.0, None),
+    "loss_weight": (0.0, None),
+    "dropout": (0.0, 0.99),
+}
+# Float keys that must be strictly above 0.
+POSITIVE = ("temperature", "max_grad_norm")
+
 
 def validate_config(cfg: DictConfig) -> None:
     """Check the composed config against the schemas.
@@ -225,9 +240,13 @@ def validate_config(cfg: DictConfig) -> None:
     tasks = cfg.get("task")
     if not isinstance(tasks, DictConfig) or len(tasks) == 0:
         problems.append("task: no task selected. Choose one with task=<name> (see configs/task/).")
+    elif _missing_package_header(tasks, problems):
+        pass
     else:
         for name, task in tasks.items():
             _check_task(str(name), task, problems)
+        if not problems:
+            _check_sizes(cfg, problems)
 
     for tracker in cfg.logger.get("trackers") or []:
         if tracker not in TRACKERS:
@@ -238,10 +257,80 @@ def validate_config(cfg: DictConfig) -> None:
     # num_training_steps to the scheduler.
     _check_partial(cfg.get("optimizer"), "optimizer", (), problems)
     _check_partial(cfg.get("scheduler"), "scheduler", ("num_training_steps",), problems)
+    if not problems:
+        _check_optimization(cfg, problems)
 
     if problems:
         listing = "\n".join(f"  - {p}" for p in problems)
         raise ConfigError(f"invalid config, {len(problems)} problem(s):\n{listing}")
+
+
+def _missing_package_header(tasks: DictConfig, problems: list[str]) -> bool:
+    """Report a task file whose keys landed directly under `task`.
+
+    Without its first line ``# @package task.<name>``, a task file merges ``type``,
+    ``data`` and the rest into ``task`` itself instead of ``task.<name>``.
+    """
+    stray = [str(k) for k, v in tasks.items() if k in TASK_FIELDS and not isinstance(v, DictConfig)]
+    if not stray:
+        return False
+    problems.append(
+        f"task: keys {', '.join(stray)} sit directly under `task`, so a task file lacks its "
+        "first line `# @package task.<name>` (with <name> its file name). Add that line."
+    )
+    return True
+
+
+def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
+    """Check limits that involve several keys: lengths against positions, widths against heads."""
+    encoder = cfg.encoder
+    if encoder.type == "transformer" and encoder.hidden_size % encoder.num_heads:
+        problems.append(
+            f"encoder.hidden_size={encoder.hidden_size} is not divisible by "
+            f"encoder.num_heads={encoder.num_heads}. Change one of them."
+        )
+    if encoder.type == "lstm" and encoder.hidden_size % 2:
+        problems.append(
+            f"encoder.hidden_size={encoder.hidden_size} must be even: each LSTM direction "
+            "gets half of it."
+        )
+    longest = 0
+    for name, task in cfg.task.items():
+        key = f"task.{name}"
+        max_length = task.get("max_length", TaskConfig.max_length)
+        longest = max(longest, max_length)
+        if encoder.type == "transformer" and max_length > encoder.max_positions:
+            problems.append(
+                f"{key}.max_length={max_length} exceeds encoder.max_positions="
+                f"{encoder.max_positions}. Lower the one or raise the other."
+            )
+        decoder = task.decoder
+        if decoder.type != "generator" or decoder.get("pretrained"):
+            continue
+        if decoder.hidden_size % decoder.num_heads:
+            problems.append(
+                f"{key}.decoder.hidden_size={decoder.hidden_size} is not divisible by "
+                f"{key}.decoder.num_heads={decoder.num_heads}. Change one of them."
+            )
+        target = task.get("max_target_length", TaskConfig.max_target_length)
+        new_tokens = task.get("generation", {}).get("max_new_tokens", GenerationConfig.max_new_tokens)
+        # The decoder sees [BOS] plus up to max(target, new tokens) positions.
+        needed = max(target, new_tokens + 1)
+        if needed > decoder.max_positions:
+            problems.append(
+                f"{key}: max_target_length={target} and generation.max_new_tokens={new_tokens} "
+                f"need {needed} decoder positions, but {key}.decoder.max_positions="
+                f"{decoder.max_positions}. Raise max_positions or lower the lengths."
+            )
+    max_tokens = cfg.data.get("max_tokens")
+    if max_tokens is not None and max_tokens < longest:
+        problems.append(
+            f"data.max_tokens={max_tokens} is below the longest allowed example ({longest} "
+            f"tokens, a task's max_length). Raise it to at least {longest}."
+        )
+    weights = [task.get("sampling_weight", 1.0) for task in cfg.task.values()]
+    if weights and max(weights) <= 0:
+        problems.append("task.*.sampling_weight: all are 0. Give at least one task a weight > 0.")
 
 
 def _check_partial(node: Any, key: str, supplied: tuple[str, ...], problems: list[str]) -> None:
@@ -267,6 +356,26 @@ def _check_partial(node: Any, key: str, supplied: tuple[str, ...], problems: lis
     except TypeError as err:
         accepted = [p for p in list(signature.parameters)[1:] if p not in supplied]
         problems.append(f"{key}: {err}. {node._target_} accepts: {', '.join(accepted)}.")
+
+
+def _check_optimization(cfg: DictConfig, problems: list[str]) -> None:
+    """Build the optimizer and scheduler on one dummy parameter, so that torch's own checks
+    (a negative learning rate, betas outside [0, 1)) run before any data is read."""
+    try:
+        optimizer = hydra.utils.instantiate(cfg.optimizer)([torch.nn.Parameter(torch.zeros(1))])
+    except Exception as err:  # torch raises ValueError, Hydra wraps others
+        problems.append(f"optimizer: {_cause(err)}")
+        return
+    try:
+        hydra.utils.instantiate(cfg.scheduler)(optimizer, num_training_steps=cfg.trainer.max_steps)
+    except Exception as err:
+        problems.append(f"scheduler: {_cause(err)}")
+
+
+def _cause(err: Exception) -> str:
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return str(err)
 
 
 def _check_task(name: str, task: Any, problems: list[str]) -> None:
@@ -360,13 +469,9 @@ def _check_value(value: Any, hint: Any, key: str, problems: list[str]) -> None:
         if not isinstance(value, (ListConfig, list)):
             problems.append(f"{key}: expected a list, got {value!r}. Write it as [a, b].")
         return
-    if origin is dict:
+    if origin is dict:  # the items of `task` are checked one by one by _check_task
         if not isinstance(value, (DictConfig, dict)):
             problems.append(f"{key}: expected a mapping, got {value!r}.")
-        elif args and dataclasses.is_dataclass(args[1]):
-            for name, item in value.items():
-                if not isinstance(item, DictConfig):
-                    problems.append(f"{key}.{name}: expected a mapping, got {item!r}.")
         return
     expected = {int: (int,), float: (int, float), str: (str,), bool: (bool,)}.get(hint)
     if expected is None:
@@ -375,6 +480,21 @@ def _check_value(value: Any, hint: Any, key: str, problems: list[str]) -> None:
         problems.append(
             f"{key}: expected {hint.__name__}, got {value!r} ({type(value).__name__})."
         )
+    elif hint in (int, float):
+        _check_range(value, hint, key, problems)
+
+
+def _check_range(value: float, hint: type, key: str, problems: list[str]) -> None:
+    name = key.rsplit(".", 1)[-1]
+    if name in POSITIVE:
+        if value <= 0:
+            problems.append(f"{key}: must be > 0, got {value!r}.")
+        return
+    low, high = LIMITS.get(name, (1, None) if hint is int else (None, None))
+    if low is not None and value < low:
+        problems.append(f"{key}: must be >= {low}, got {value!r}.")
+    if high is not None and value > high:
+        problems.append(f"{key}: must be <= {high}, got {value!r}.")
 
 
 def with_defaults(cfg: DictConfig) -> DictConfig:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import logging
 from dataclasses import dataclass
@@ -92,7 +93,7 @@ def load_raw_task(
 
     labels: list[str] = []
     if task.type == "classification":
-        labels = list(task.labels) or _labels_in(task, raw["train"])
+        labels = [str(label) for label in task.labels] or _labels_in(task, raw["train"])
     out = {
         split: _standardize(name, task, dataset, files[split], source.format, labels)
         for split, dataset in raw.items()
@@ -109,10 +110,18 @@ def _load_files(files: dict[str, str], fmt: str, cache_dir: str | None) -> datas
         if fmt == "tsv":
             # Texts contain quotes, so a tab-separated file is read without quote handling.
             options.update(sep="\t", quoting=csv.QUOTE_NONE)
-    return datasets.DatasetDict({
-        split: datasets.load_dataset(builder, data_files=path, split="train", cache_dir=cache_dir, **options)
-        for split, path in files.items()
-    })
+    loaded = {}
+    for split, path in files.items():
+        try:
+            loaded[split] = datasets.load_dataset(
+                builder, data_files=path, split="train", cache_dir=cache_dir, **options
+            )
+        except Exception as err:  # the line checks passed, so this is about types or layout
+            cause = err.__cause__ or err
+            raise DataError(
+                f"{path}: datasets could not read the file: {str(cause).strip()[:500]}"
+            ) from err
+    return datasets.DatasetDict(loaded)
 
 
 # -- line-by-line checks ---------------------------------------------------------------
@@ -120,66 +129,113 @@ def _load_files(files: dict[str, str], fmt: str, cache_dir: str | None) -> datas
 
 def _check_file(path: Path, fmt: str) -> None:
     """Fail on the first malformed line of a local file, naming file and line."""
+    lines = _record_lines(path, fmt)
+    if not lines:
+        what = "a header and no rows" if fmt in ("csv", "tsv") else "no records"
+        raise DataError(f"{path}: the file has {what}. Add examples or remove the split from the config.")
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        # utf-8-sig drops a byte order mark, which datasets accepts too.
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
         line = path.read_bytes()[: err.start].count(b"\n") + 1
-        raise DataError(f"{path}:{line}: not valid UTF-8 ({err.reason}). Re-save the file as UTF-8.")
+        raise DataError(
+            f"{path}:{line}: not valid UTF-8 ({err.reason}). Re-save the file as UTF-8."
+        ) from None
 
+
+def _record_lines(path: Path, fmt: str) -> list[int]:
+    """Return the 1-based line where each record starts, checking every record on the way.
+
+    Raises:
+        DataError: at the first line that is not a valid record.
+    """
+    text = _read_text(path)
     if fmt == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(
-                    f"{path}:{number}: invalid JSON ({err.msg} at column {err.colno}). "
-                    "Each line of a .jsonl file must be one JSON object."
-                ) from None
-            if not isinstance(record, dict):
-                raise DataError(
-                    f"{path}:{number}: expected a JSON object, got {type(record).__name__}. "
-                    "Each line of a .jsonl file must be one JSON object."
-                )
-    elif fmt == "json":
+        return _jsonl_lines(path, text)
+    if fmt == "json":
         try:
-            json.loads(text)
+            records = json.loads(text)
         except json.JSONDecodeError as err:
             raise DataError(f"{path}:{err.lineno}: invalid JSON ({err.msg}).") from None
-    elif fmt in ("csv", "tsv"):
-        options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if fmt == "tsv" else {}
-        rows = csv.reader(text.splitlines(), **options)
-        header = next(rows, None)
+        # A JSON file holds one list of records; its records have no lines of their own.
+        return list(range(1, len(records) + 1)) if isinstance(records, list) else [1]
+    return _csv_lines(path, text, fmt)
+
+
+def _jsonl_lines(path: Path, text: str) -> list[int]:
+    starts = []
+    # JSON Lines separates records by "\n" only: U+2028 and other Unicode line breaks
+    # may occur inside strings, so str.splitlines() would cut records apart.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line, object_pairs_hook=_reject_duplicate_keys)
+        except json.JSONDecodeError as err:
+            raise DataError(
+                f"{path}:{number}: invalid JSON ({err.msg} at column {err.colno}). "
+                "Each line of a .jsonl file must be one JSON object."
+            ) from None
+        except _DuplicateKey as err:
+            raise DataError(
+                f"{path}:{number}: key {err.args[0]!r} appears twice in one object. Keep one."
+            ) from None
+        if not isinstance(record, dict):
+            raise DataError(
+                f"{path}:{number}: expected a JSON object, got {type(record).__name__}. "
+                "Each line of a .jsonl file must be one JSON object."
+            )
+        starts.append(number)
+    return starts
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    record = {}
+    for key, value in pairs:
+        if key in record:
+            raise _DuplicateKey(key)
+        record[key] = value
+    return record
+
+
+def _csv_lines(path: Path, text: str, fmt: str) -> list[int]:
+    options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if fmt == "tsv" else {}
+    reader = csv.reader(io.StringIO(text, newline=""), **options)
+    try:
+        header = next(reader, None)
         if not header:
             raise DataError(f"{path}:1: empty file; expected a header row of column names.")
-        for number, row in enumerate(rows, start=2):
+        starts = []
+        # A quoted CSV field may span lines, so the reader's own line count is used.
+        start = reader.line_num + 1
+        for row in reader:
             if row and len(row) != len(header):
-                sep = "tabs" if fmt == "tsv" else "commas"
+                cause = "stray tabs" if fmt == "tsv" else "stray commas or an unclosed quote"
                 raise DataError(
-                    f"{path}:{number}: {len(row)} fields, but the header has {len(header)} "
-                    f"({', '.join(header)}). Check for stray {sep} in the text."
+                    f"{path}:{start}: {len(row)} fields, but the header has {len(header)} "
+                    f"({', '.join(header)}). Check for {cause} in the text."
                 )
-
-
-def _line_of_row(path: str, fmt: str, row: int) -> int:
-    """Map a 0-based dataset row back to its 1-based line in a local file."""
-    if fmt in ("csv", "tsv"):
-        return row + 2
-    if fmt == "jsonl":
-        numbers = [
-            n
-            for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1)
-            if line.strip()
-        ]
-        return numbers[row] if row < len(numbers) else row + 1
-    return row + 1
+            if row:
+                starts.append(start)
+            start = reader.line_num + 1
+    except csv.Error as err:
+        raise DataError(f"{path}:{reader.line_num}: malformed {fmt.upper()} ({err}).") from None
+    return starts
 
 
 def _where(path: str, fmt: str, row: int) -> str:
+    """Name the file and line of a 0-based dataset row, for error messages."""
     if fmt == "hub":
         return f"{path} row {row}"
-    return f"{path}:{_line_of_row(path, fmt, row)}"
+    lines = _record_lines(Path(path), fmt)
+    return f"{path}:{lines[row] if row < len(lines) else row + 1}"
 
 
 # -- standard columns ------------------------------------------------------------------
@@ -208,11 +264,19 @@ def _standardize(
     text_fields = ("text",) if task.type == "classification" else ("source", "target")
     for field in text_fields:
         values = dataset[field]
+        column = columns.get(field, field)
         for row, value in enumerate(values):
             if value is None or (isinstance(value, str) and not value.strip()):
                 raise DataError(
-                    f"{_where(path, fmt, row)}: empty {field!r} (column "
-                    f"{columns.get(field, field)!r}). Remove the line or fill in the text."
+                    f"{_where(path, fmt, row)}: empty {field!r} (column {column!r}). "
+                    "Remove the line or fill in the text."
+                )
+            # Numbers pass as text (a CSV cell of digits is read as a number); a JSON
+            # object, list or boolean is not a text.
+            if isinstance(value, (dict, list, bool)):
+                raise DataError(
+                    f"{_where(path, fmt, row)}: {field!r} (column {column!r}) is a "
+                    f"{type(value).__name__}, not a text: {str(value)[:60]}"
                 )
         if not all(isinstance(v, str) for v in values):
             dataset = dataset.cast_column(field, datasets.Value("string"))

@@ -15,6 +15,8 @@ from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_toke
 from tokenizers.processors import TemplateProcessing
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
+from llmagentos.errors import ConfigError
+
 SPECIAL_TOKENS = {
     "pad_token": "[PAD]",
     "unk_token": "[UNK]",
@@ -75,9 +77,25 @@ def train_tokenizer(
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL_TOKENS)
 
 
+def tokenizer_from_json(state: str) -> PreTrainedTokenizerFast:
+    """Rebuild a tokenizer from the JSON that `Tokenizer.to_str` returns."""
+    return PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(state), **SPECIAL_TOKENS)
+
+
 def load_tokenizer(name_or_path: str, revision: str | None = None) -> PreTrainedTokenizerBase:
-    """Load a saved or pretrained tokenizer by hub name or folder."""
-    return AutoTokenizer.from_pretrained(name_or_path, revision=revision)
+    """Load a saved or pretrained tokenizer by hub name or folder.
+
+    Raises:
+        ConfigError: when neither a folder nor a reachable hub model has that name.
+    """
+    try:
+        return AutoTokenizer.from_pretrained(name_or_path, revision=revision)
+    except (OSError, ValueError) as err:  # HFValidationError is a ValueError
+        raise ConfigError(
+            f"tokenizer {name_or_path!r} not found as a local folder or on the Hugging Face hub "
+            f"({str(err).splitlines()[0]}). Check the folder path or hub name (encoder.name); "
+            "offline, use a folder saved with save_pretrained."
+        ) from err
 
 
 def generation_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int, int]:

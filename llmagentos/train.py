@@ -11,20 +11,19 @@ and results.json.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from llmagentos.config import validate_config, with_defaults
 from llmagentos.errors import ConfigError, DataError, RunFolderError
 
-log = logging.getLogger(__name__)
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 CONFIG_GROUPS = ("task", "encoder", "router", "data", "trainer", "optimizer", "scheduler", "logger")
@@ -61,6 +60,8 @@ def _resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:
             "folder. Point resume= at a folder that a training run wrote."
         )
     cfg = OmegaConf.load(saved)
+    # A stop_after_steps that ended the earlier invocation would end this one at once.
+    cfg.trainer.stop_after_steps = None
     for override in OverridesParser.create().parse_overrides(overrides):
         key = override.key_or_group
         if key == "resume":
@@ -83,8 +84,10 @@ def main(cfg: DictConfig) -> None:
     try:
         train(cfg, run_dir, list(hydra_cfg.overrides.task))
     except (ConfigError, DataError, RunFolderError) as err:
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            # Raised, Hydra marks this job failed and goes on with the rest of the sweep.
+            raise
         # A message the user acts on, without a traceback.
-        log.error(str(err))
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
 

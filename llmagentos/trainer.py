@@ -33,12 +33,12 @@ from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
 from llmagentos.data import TaskData, load_raw_task, resolve_data_root, tokenize_split
-from llmagentos.errors import RunFolderError
+from llmagentos.errors import ConfigError, RunFolderError
 from llmagentos.logger import MetricLogger, tracker_init_kwargs
 from llmagentos.metrics import classification_scores, translation_scores
 from llmagentos.model import MultiTaskModel, model_spec
 from llmagentos.sampler import MixedBatchSampler, task_weights
-from llmagentos.tokenizer import generation_ids, load_tokenizer, train_tokenizer
+from llmagentos.tokenizer import generation_ids, load_tokenizer, tokenizer_from_json, train_tokenizer
 
 log = get_logger(__name__)
 
@@ -50,6 +50,9 @@ logging.getLogger("accelerate.accelerator").setLevel(logging.WARNING)
 logging.getLogger("accelerate.utils.other").setLevel(logging.ERROR)
 
 CHECKPOINT_PATTERN = re.compile(r"checkpoint_(\d+)$")
+# What a run writes into its folder; written only once training starts, so a run that
+# fails on its config or data leaves the folder free for the next attempt.
+RUN_FILES = ("config.yaml", "tokenizer", "metrics.jsonl", "checkpoints", "model", "results.json")
 
 
 @dataclass
@@ -83,19 +86,15 @@ class Trainer:
         self.run_dir = Path(broadcast_object_list([str(run_dir)])[0])
         self.accelerator = make_accelerator(cfg, self.run_dir)
 
-        # A finished or stopped run is never overwritten: its folder is only continued.
-        taken = not cfg.resume and (self.run_dir / "config.yaml").exists()
+        # Files of an earlier run, or of the user, are never overwritten: a run folder is
+        # only continued with resume=.
+        taken = [] if cfg.resume else [name for name in RUN_FILES if (self.run_dir / name).exists()]
         self.accelerator.wait_for_everyone()  # every process has looked before any writes
         if taken:
             raise RunFolderError(
-                f"{self.run_dir} already holds a run (config.yaml). Continue it with "
+                f"{self.run_dir} already contains {', '.join(taken)}. Continue that run with "
                 f"resume={self.run_dir}, or choose another folder with hydra.run.dir=<folder>."
             )
-        if self.accelerator.is_main_process:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            if not cfg.resume:
-                OmegaConf.save(cfg, self.run_dir / "config.yaml", resolve=True)
-        self.accelerator.wait_for_everyone()
         self.started = time.perf_counter()
         self.state = TrainState()
         self.grad_norm: torch.Tensor | None = None
@@ -111,17 +110,23 @@ class Trainer:
             main_process_only=True,
         )
 
-        # Data: every task loaded and tokenized, the main process first so that the
-        # others read its datasets cache and its trained tokenizer.
-        with accelerator.main_process_first():
-            self.tasks, self.tokenizer = prepare_data(cfg, self.run_dir, accelerator.is_main_process)
+        # Data: every task loaded and tokenized.
+        self.tasks, self.tokenizer = prepare_data(cfg, self.run_dir, accelerator)
         self.sampler = self._make_sampler()
 
         # Model, optimizer and schedule.
         spec = model_spec(cfg, {t.name: t.labels for t in self.tasks})
         model = MultiTaskModel(spec, self.tokenizer)
+        _check_encoder_positions(cfg, model)
         for component, count in model.parameter_counts().items():
             log.info(f"Parameters of {component}: {count:,}", main_process_only=True)
+        warmup = cfg.scheduler.get("num_warmup_steps")
+        if warmup is not None and warmup >= cfg.trainer.max_steps:
+            log.warning(
+                f"scheduler.num_warmup_steps={warmup} is not below trainer.max_steps="
+                f"{cfg.trainer.max_steps}: the learning rate never leaves warmup.",
+                main_process_only=True,
+            )
         optimizer = hydra.utils.instantiate(cfg.optimizer)(model.parameters())
         scheduler = hydra.utils.instantiate(cfg.scheduler)(
             optimizer, num_training_steps=cfg.trainer.max_steps
@@ -131,6 +136,8 @@ class Trainer:
 
         if cfg.resume:
             self._resume()
+        if accelerator.is_main_process:
+            self._write_run_config()
         accelerator.init_trackers(
             cfg.logger.project,
             config=_flat_config(cfg),
@@ -156,7 +163,7 @@ class Trainer:
                 # Seconds of the invocation that finished the run, start-up included.
                 "wall_time_s": round(time.perf_counter() - self.started, 1),
                 "tasks": {
-                    t.name: {**final[t.name], "examples_seen": self._examples_seen(i)}
+                    t.name: {**final.get(t.name, {}), "examples_seen": self._examples_seen(i)}
                     for i, t in enumerate(self.tasks)
                 },
             }
@@ -165,6 +172,22 @@ class Trainer:
             )
             log.info(f"Saved the model to {self.run_dir / 'model'} and results.json", main_process_only=True)
         return final
+
+    def _write_run_config(self) -> None:
+        """Save config.yaml and the trained vocabulary, which resume= reads back."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        path = self.run_dir / "config.yaml"
+        if self.cfg.resume:
+            saved = OmegaConf.load(path)
+            if saved == self.cfg:
+                return
+            # Keep the config the run started with; config.yaml describes how it continues.
+            backup = self.run_dir / f"config.before_step_{self.state.step}.yaml"
+            path.rename(backup)
+            log.info(f"Config changed on resume; the previous one is now {backup.name}", main_process_only=True)
+        OmegaConf.save(self.cfg, path, resolve=True)
+        if self.cfg.encoder.type != "hf" and not self.cfg.resume:
+            self.tokenizer.save_pretrained(self.run_dir / "tokenizer")
 
     def close(self) -> None:
         self.accelerator.end_training()
@@ -367,10 +390,15 @@ class Trainer:
         return predictions
 
     def _score(self, task: TaskData, predictions: list) -> dict[str, float]:
+        """Compute the metrics the task config lists (all of its type's when it lists none)."""
+        task_cfg = self.cfg.task[task.name]
         if task.type == "classification":
-            return classification_scores(predictions, task.validation["label"], len(task.labels))
-        hypotheses = [self.tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in predictions]
-        return translation_scores(hypotheses, task.validation["target"], self.cfg.task[task.name].target_lang)
+            scores = classification_scores(predictions, task.validation["label"], len(task.labels))
+        else:
+            hypotheses = [self.tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in predictions]
+            scores = translation_scores(hypotheses, task.validation["target"], task_cfg.target_lang)
+        wanted = set(task_cfg.metrics) or set(scores)
+        return {name: value for name, value in scores.items() if name in wanted}
 
 
 # -- pieces used by the trainer and the tests ------------------------------------------
@@ -398,6 +426,21 @@ def make_accelerator(cfg: DictConfig, run_dir: Path) -> Accelerator:
     )
 
 
+def _check_encoder_positions(cfg: DictConfig, model: MultiTaskModel) -> None:
+    """Compare each task's max_length with a pretrained encoder's position limit, which
+    is known only once the model is loaded (config checks cover encoders built here)."""
+    config = getattr(getattr(model.encoder, "model", None), "config", None)
+    limit = getattr(config, "max_position_embeddings", None)
+    if cfg.encoder.type != "hf" or limit is None:
+        return
+    too_long = [f"task.{n}.max_length={t.max_length}" for n, t in cfg.task.items() if t.max_length > limit]
+    if too_long:
+        raise ConfigError(
+            f"{', '.join(too_long)} exceeds the {limit} positions of encoder {cfg.encoder.name}. "
+            f"Lower max_length to {limit} or less."
+        )
+
+
 def use_cpu(cfg: DictConfig) -> bool:
     return bool(cfg.trainer.cpu) or not torch.cuda.is_available()
 
@@ -413,37 +456,51 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return max(numbered)[1] if numbered else None
 
 
-def prepare_data(cfg: DictConfig, run_dir: Path, is_main: bool) -> tuple[list[TaskData], Any]:
-    """Load every task, build or load the tokenizer, and tokenize all splits."""
+def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tuple[list[TaskData], Any]:
+    """Load every task, build or load the tokenizer, and tokenize all splits.
+
+    The main process goes first through loading and tokenization, so that the other
+    processes read its datasets cache instead of writing the same files at once.
+    """
     data_root = resolve_data_root(cfg.data_root)
     datasets.disable_progress_bars()  # one log line per task instead of a bar per split
-    raw = {}
-    for name, task in cfg.task.items():
-        raw[name] = load_raw_task(name, task, data_root, cfg.data.cache_dir)
+    with accelerator.main_process_first():
+        raw = {name: load_raw_task(name, task, data_root, cfg.data.cache_dir) for name, task in cfg.task.items()}
 
-    tokenizer_dir = run_dir / "tokenizer"
-    if cfg.encoder.type == "hf":
-        tokenizer = load_tokenizer(cfg.encoder.name, cfg.encoder.revision)
-    elif (tokenizer_dir / "tokenizer.json").is_file():
-        tokenizer = load_tokenizer(str(tokenizer_dir))
-    else:
-        tokenizer = train_tokenizer(
-            _training_texts(cfg, raw), cfg.encoder.tokenizer.kind,
-            cfg.encoder.tokenizer.vocab_size, cfg.encoder.tokenizer.min_frequency,
-        )
-        if is_main:
-            tokenizer.save_pretrained(tokenizer_dir)
+    tokenizer = _build_tokenizer(cfg, raw, run_dir, accelerator)
     generation_ids(tokenizer)  # fails early if the vocabulary cannot mark target ends
 
     tasks = []
-    for name, (splits, labels) in raw.items():
-        task = cfg.task[name]
-        tokenized = {
-            split: tokenize_split(dataset, task, tokenizer, desc=f"Tokenizing {name}/{split}")
-            for split, dataset in splits.items()
-        }
-        tasks.append(TaskData(name, task.type, tokenized["train"], tokenized.get("validation"), labels))
+    with accelerator.main_process_first():
+        for name, (splits, labels) in raw.items():
+            task = cfg.task[name]
+            tokenized = {
+                split: tokenize_split(dataset, task, tokenizer, desc=f"Tokenizing {name}/{split}")
+                for split, dataset in splits.items()
+            }
+            tasks.append(TaskData(name, task.type, tokenized["train"], tokenized.get("validation"), labels))
     return tasks, tokenizer
+
+
+def _build_tokenizer(cfg: DictConfig, raw: dict, run_dir: Path, accelerator: Accelerator) -> Any:
+    if cfg.encoder.type == "hf":
+        with accelerator.main_process_first():  # one download, then the others read its cache
+            return load_tokenizer(cfg.encoder.name, cfg.encoder.revision)
+    if cfg.resume:
+        folder = run_dir / "tokenizer"
+        if not (folder / "tokenizer.json").is_file():
+            raise RunFolderError(f"resume={run_dir}: {folder} is missing, so the run cannot continue.")
+        return load_tokenizer(str(folder))
+    # Only the main process trains the vocabulary and sends it to the others, so that all
+    # of them use the same one even if training it is not deterministic.
+    state = [None]
+    if accelerator.is_main_process:
+        trained = train_tokenizer(
+            _training_texts(cfg, raw), cfg.encoder.tokenizer.kind,
+            cfg.encoder.tokenizer.vocab_size, cfg.encoder.tokenizer.min_frequency,
+        )
+        state = [trained.backend_tokenizer.to_str()]
+    return tokenizer_from_json(broadcast_object_list(state)[0])
 
 
 def _training_texts(cfg: DictConfig, raw: dict) -> list[str]:

@@ -112,3 +112,20 @@ def test_two_processes_on_cpu(tmp_path, launcher):
     # Both processes' batches are counted: 6 steps x 2 processes x 8 examples.
     seen = sum(task["examples_seen"] for task in results["tasks"].values())
     assert seen == 6 * 2 * 8
+
+
+def test_failed_job_does_not_stop_sweep(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(REPO / "data" / "translation", data / "translation")  # no sentiment data
+
+    result = run_cli(
+        ["-m", "task=classification,translation", f"data_root={data}", *TINY_ENCODER, *TINY_RUN,
+         "trainer.max_steps=2", "trainer.eval_every=1000",
+         f"hydra.sweep.dir={tmp_path / 'sweep'}"],
+        cwd=REPO,
+    )
+
+    assert result.returncode == 1
+    assert "sentiment/train.jsonl" in result.stderr
+    assert not (tmp_path / "sweep" / "0" / "results.json").exists()
+    assert (tmp_path / "sweep" / "1" / "results.json").is_file()

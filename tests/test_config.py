@@ -94,3 +94,44 @@ def test_optimizer_argument_typo_caught(compose_config):
     assert "optimizer: got an unexpected keyword argument 'learning_rate'" in message
     assert "lr" in message
     assert "scheduler._target_: cannot import 'torch.optim.nope'" in message
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("trainer.max_grad_norm=-1", "trainer.max_grad_norm: must be > 0, got -1"),
+        ("trainer.gradient_accumulation_steps=0", "trainer.gradient_accumulation_steps: must be >= 1, got 0"),
+        ("trainer.max_steps=0", "trainer.max_steps: must be >= 1, got 0"),
+        ("trainer.eval_every=0", "trainer.eval_every: must be >= 1, got 0"),
+        ("data.batch_size=0", "data.batch_size: must be >= 1, got 0"),
+        ("data.temperature=0", "data.temperature: must be > 0, got 0"),
+        ("task.classification.loss_weight=-1", "task.classification.loss_weight: must be >= 0.0, got -1"),
+        ("task.classification.max_length=0", "task.classification.max_length: must be >= 2, got 0"),
+        ("task.classification.data.max_eval_examples=0", "max_eval_examples: must be >= 1, got 0"),
+        ("seed=-1", "seed: must be >= 0, got -1"),
+        ("encoder.hidden_size=33", "encoder.hidden_size=33 is not divisible by encoder.num_heads=4"),
+        ("task.classification.max_length=1000", "task.classification.max_length=1000 exceeds encoder.max_positions=512"),
+        ("task.translation.decoder.max_positions=8", "need 65 decoder positions"),
+        ("data.max_tokens=5", "data.max_tokens=5 is below the longest allowed example"),
+        ("optimizer.lr=-1", "optimizer: Invalid learning rate: -1"),
+    ],
+)
+def test_out_of_range_values_rejected(compose_config, override, message):
+    cfg = compose_config(["task=classification+translation", override])
+
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+
+    assert message in str(err.value)
+
+
+def test_task_file_without_package_line(compose_config, tmp_path):
+    cfg = compose_config(["task=classification"])
+    cfg.task = {"type": "classification", "data": {"train": "x.jsonl"}}
+
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+
+    message = str(err.value)
+    assert "1 problem(s)" in message
+    assert "# @package task.<name>" in message

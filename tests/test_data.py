@@ -153,3 +153,67 @@ def test_tokenized_split_cached(tmp_path):
     assert first._fingerprint == second._fingerprint
     assert first.cache_files == second.cache_files
     assert first["length"] == [len(ids) for ids in first["input_ids"]]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "the file has no records"),
+        ("\n\n  \n", "the file has no records"),
+        ('{"text": "a", "text": "b", "label": "正面"}\n', ":1: key 'text' appears twice"),
+        ('{"text": {"nested": 1}, "label": "正面"}\n', ":1: 'text' (column 'text') is a dict, not a text"),
+    ],
+)
+def test_bad_jsonl_files(tmp_path, content, message):
+    (tmp_path / "train.jsonl").write_text(content, encoding="utf-8")
+
+    with pytest.raises(DataError) as err:
+        load_raw_task("sentiment", task_config(), tmp_path)
+
+    assert message in str(err.value)
+
+
+def test_tsv_header_only_rejected(tmp_path):
+    (tmp_path / "train.tsv").write_text("label\ttext_a\n", encoding="utf-8")
+    cfg = task_config(format="tsv", train="train.tsv", columns={"text": "text_a", "label": "label"})
+
+    with pytest.raises(DataError, match="the file has a header and no rows"):
+        load_raw_task("sentiment", cfg, tmp_path)
+
+
+def test_unicode_line_separator_inside_text(tmp_path):
+    write_lines(tmp_path / "train.jsonl", [good_line("第一句\u2028第二句"), good_line()])
+
+    splits, _ = load_raw_task("sentiment", task_config(), tmp_path)
+
+    assert splits["train"]["text"][0] == "第一句\u2028第二句"
+
+
+def test_byte_order_mark_accepted(tmp_path):
+    (tmp_path / "train.jsonl").write_text("\ufeff" + good_line() + "\n", encoding="utf-8")
+
+    splits, _ = load_raw_task("sentiment", task_config(), tmp_path)
+
+    assert splits["train"]["text"] == ["这部电影太棒了！"]
+
+
+def test_csv_line_after_multiline_field(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_text('text,label\n"two\nlines",1\nok,0\nbad,1,extra\n', encoding="utf-8")
+    cfg = task_config(format="csv", train="train.csv", columns={"text": "text", "label": "label"})
+
+    with pytest.raises(DataError) as err:
+        load_raw_task("sentiment", cfg, tmp_path)
+
+    assert f"{path}:5: 3 fields" in str(err.value)
+
+
+def test_numeric_labels_work(tmp_path):
+    write_lines(tmp_path / "train.jsonl", ['{"text": "a", "label": 1}', '{"text": "b", "label": 0}'])
+    cfg = task_config()
+    cfg.labels = [0, 1]
+
+    splits, labels = load_raw_task("sentiment", cfg, tmp_path)
+
+    assert labels == ["0", "1"]
+    assert splits["train"]["label"] == [1, 0]

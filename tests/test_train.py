@@ -80,7 +80,7 @@ def test_resumed_run_matches_uninterrupted(compose_config, tmp_path):
     train(compose_config([*overrides, "trainer.stop_after_steps=4"]), parts)
     assert not (parts / "results.json").exists()
 
-    train(compose_config([*overrides, f"resume={parts}"]), parts, ["trainer.stop_after_steps=null"])
+    train(compose_config([*overrides, f"resume={parts}"]), parts)
 
     expected = load_file(whole / "model" / "model.safetensors")
     actual = load_file(parts / "model" / "model.safetensors")
@@ -210,7 +210,30 @@ def test_existing_run_folder_not_overwritten(compose_config, tmp_path):
     train(compose_config(overrides), tmp_path)
     before = (tmp_path / "results.json").read_text()
 
-    with pytest.raises(RunFolderError, match="already holds a run"):
+    with pytest.raises(RunFolderError, match="already contains config.yaml, tokenizer"):
         train(compose_config(overrides), tmp_path)
 
     assert (tmp_path / "results.json").read_text() == before
+
+
+def test_user_files_not_overwritten(compose_config, tmp_path):
+    from llmagentos.errors import RunFolderError
+
+    (tmp_path / "results.json").write_text("mine")
+
+    with pytest.raises(RunFolderError, match="already contains results.json"):
+        train(compose_config(tiny_overrides(["classification"])), tmp_path)
+
+    assert (tmp_path / "results.json").read_text() == "mine"
+
+
+def test_failed_run_leaves_folder_usable(compose_config, tmp_path):
+    from llmagentos.errors import DataError
+
+    overrides = tiny_overrides(["classification"], "trainer.max_steps=2", "trainer.log_every=1")
+    with pytest.raises(DataError):
+        train(compose_config([*overrides, f"data_root={tmp_path / 'missing'}"]), tmp_path / "run")
+
+    train(compose_config(overrides), tmp_path / "run")
+
+    assert (tmp_path / "run" / "results.json").is_file()
