@@ -500,8 +500,8 @@ def _check_range(value: float, hint: type, key: str, problems: list[str]) -> Non
 def with_defaults(cfg: DictConfig) -> DictConfig:
     """Return a copy of a validated config with every key the schemas define filled in.
 
-    YAML files may leave out keys whose schema default is fine (``data.max_train_examples``,
-    say); the code reads all of them, so they are filled in here, once.
+    YAML files may leave out keys whose schema default is fine, such as
+    ``data.max_train_examples``. The code reads all of them, so they are filled in here, once.
     """
     out = _fill(cfg, TrainConfig)
     out.encoder = _fill(cfg.encoder, ENCODER_SCHEMAS[cfg.encoder.type])

@@ -41,6 +41,9 @@ class TaskData:
     train: datasets.Dataset
     validation: datasets.Dataset | None
     labels: list[str]
+    # The tokenizer of a pretrained generator, which brings its own vocabulary; None
+    # when targets use the encoder's tokenizer.
+    target_tokenizer: Any = None
 
 
 def resolve_data_root(data_root: str | None) -> Path:
@@ -318,16 +321,19 @@ def _labels_in(task: DictConfig, raw_train: datasets.Dataset) -> list[str]:
 
 
 def tokenize_split(
-    dataset: datasets.Dataset, task: DictConfig, tokenizer: Any, desc: str
+    dataset: datasets.Dataset, task: DictConfig, tokenizer: Any, desc: str,
+    target_tokenizer: Any = None,
 ) -> datasets.Dataset:
     """Add ``input_ids`` and ``length`` (and ``target_ids`` for translation).
 
-    The result is cached under a fingerprint of the split, the tokenizer's vocabulary
+    Targets are tokenized with `target_tokenizer` where given, else with `tokenizer`.
+    The result is cached under a fingerprint of the split, the tokenizers' vocabularies
     and the length limits, so an unchanged run reads it back instead of re-tokenizing.
     """
+    target_tokenizer = target_tokenizer or tokenizer
     settings = json.dumps(
-        [dataset._fingerprint, _tokenizer_digest(tokenizer), task.type, task.max_length,
-         task.get("max_target_length")]
+        [dataset._fingerprint, _tokenizer_digest(tokenizer), _tokenizer_digest(target_tokenizer),
+         task.type, task.max_length, task.get("max_target_length")]
     )
     fingerprint = hashlib.sha256(settings.encode()).hexdigest()[:32]
     text_column = "text" if task.type == "classification" else "source"
@@ -338,7 +344,7 @@ def tokenize_split(
         out["length"] = [len(ids) for ids in out["input_ids"]]
         if task.type == "translation":
             # One position is kept for the EOS token that the generator appends.
-            targets = tokenizer(
+            targets = target_tokenizer(
                 batch["target"], add_special_tokens=False, truncation=True,
                 max_length=task.max_target_length - 1,
             )

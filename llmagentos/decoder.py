@@ -11,8 +11,11 @@ import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import nn
+
+from llmagentos.errors import ConfigError
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers import (
+    AutoConfig,
     AutoModelForCausalLM,
     BertGenerationConfig,
     BertGenerationDecoder,
@@ -57,10 +60,15 @@ class Generator(nn.Module):
     def __init__(
         self, cfg: DictConfig, encoder_size: int, vocab_size: int,
         bos_token_id: int, eos_token_id: int, pad_token_id: int,
+        model_config: dict | None = None,
     ):
         super().__init__()
         self.bos_token_id, self.eos_token_id, self.pad_token_id = bos_token_id, eos_token_id, pad_token_id
-        self.model = _build_decoder_model(cfg, vocab_size, bos_token_id, eos_token_id, pad_token_id)
+        if model_config is not None:
+            # A saved model: the architecture from its transformers config, weights loaded later.
+            self.model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**model_config))
+        else:
+            self.model = _build_decoder_model(cfg, vocab_size, bos_token_id, eos_token_id, pad_token_id)
         width = self.model.config.hidden_size
         self.bridge = nn.Linear(encoder_size, width) if encoder_size != width else nn.Identity()
 
@@ -109,10 +117,18 @@ def _build_decoder_model(
     cfg: DictConfig, vocab_size: int, bos: int, eos: int, pad: int
 ) -> nn.Module:
     if cfg.pretrained:
-        # A pretrained checkpoint keeps its own vocabulary; it must be the encoder's too.
-        return AutoModelForCausalLM.from_pretrained(
-            cfg.pretrained, add_cross_attention=True, is_decoder=True
-        )
+        # Targets use the checkpoint's own tokenizer (loaded by the trainer), so its
+        # vocabulary and special ids fit. Cross-attention layers start untrained.
+        try:
+            config = AutoConfig.from_pretrained(cfg.pretrained)
+            config.add_cross_attention = True
+            config.is_decoder = True  # BERT-style checkpoints are encoders unless told
+            return AutoModelForCausalLM.from_pretrained(cfg.pretrained, config=config)
+        except (OSError, ValueError) as err:
+            raise ConfigError(
+                f"decoder.pretrained={cfg.pretrained!r}: no causal LM found as a local folder "
+                f"or on the Hugging Face hub ({str(err).splitlines()[0]})."
+            ) from err
     if cfg.architecture == "gpt2":
         config = GPT2Config(
             vocab_size=vocab_size,
@@ -152,12 +168,16 @@ def _build_decoder_model(
 
 def build_decoder(
     cfg: DictConfig, encoder_size: int, num_labels: int, tokenizer_ids: tuple[int, int, int],
-    vocab_size: int,
+    vocab_size: int, model_config: dict | None = None,
 ) -> nn.Module:
-    """Build the decoder `cfg.type` names for one task."""
+    """Build the decoder `cfg.type` names for one task.
+
+    `tokenizer_ids` (bos, eos, pad) and `vocab_size` come from the tokenizer of the
+    generator's targets; `model_config`, from a saved model, skips any download.
+    """
     if cfg.type == "classifier":
         return ClassificationHead(cfg, encoder_size, num_labels)
     if cfg.type == "generator":
         bos, eos, pad = tokenizer_ids
-        return Generator(cfg, encoder_size, vocab_size, bos, eos, pad)
+        return Generator(cfg, encoder_size, vocab_size, bos, eos, pad, model_config)
     raise ValueError(f"unknown decoder type {cfg.type!r}; use classifier or generator")

@@ -7,6 +7,7 @@ A trained model is saved as a folder holding ``model.safetensors``, ``llmagentos
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from llmagentos.tokenizer import generation_ids, load_tokenizer
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "llmagentos.json"
+TARGET_TOKENIZER_PREFIX = "target_tokenizer_"  # + task name: a pretrained generator's vocabulary
 
 
 class MultiTaskModel(nn.Module):
@@ -33,12 +35,18 @@ class MultiTaskModel(nn.Module):
         spec: ``{"encoder": {...}, "tasks": {name: {...}}}``, plain dicts; each task
             holds its ``type``, ``decoder`` config, ``labels`` and ``loss_weight``.
         tokenizer: the encoder's tokenizer, also used for generator targets.
+        target_tokenizers: per task, the tokenizer of a pretrained generator, which
+            brings its own vocabulary.
     """
 
-    def __init__(self, spec: dict[str, Any], tokenizer: PreTrainedTokenizerBase):
+    def __init__(
+        self, spec: dict[str, Any], tokenizer: PreTrainedTokenizerBase,
+        target_tokenizers: dict[str, PreTrainedTokenizerBase] | None = None,
+    ):
         super().__init__()
         self.spec = spec
         self.tokenizer = tokenizer
+        self.target_tokenizers = dict(target_tokenizers or {})
         vocab_size = len(tokenizer)
         encoder_cfg = OmegaConf.create(spec["encoder"])
         if spec.get("encoder_model_config") is not None:
@@ -47,16 +55,20 @@ class MultiTaskModel(nn.Module):
             self.encoder = TransformerEncoder.from_model_config(spec["encoder_model_config"])
         else:
             self.encoder = build_encoder(encoder_cfg, vocab_size, tokenizer.pad_token_id)
-        special_ids = generation_ids(tokenizer)
-        decoders = {
-            name: build_decoder(
+        decoders = {}
+        for name, task in spec["tasks"].items():
+            target_tokenizer = self.target_tokenizer(name)
+            decoders[name] = build_decoder(
                 OmegaConf.create(task["decoder"]), self.encoder.hidden_size,
-                len(task.get("labels") or []), special_ids, vocab_size,
+                len(task.get("labels") or []), generation_ids(target_tokenizer),
+                len(target_tokenizer), task.get("decoder_model_config"),
             )
-            for name, task in spec["tasks"].items()
-        }
         weights = {name: float(task.get("loss_weight", 1.0)) for name, task in spec["tasks"].items()}
         self.router = TaskRouter(decoders, weights)
+
+    def target_tokenizer(self, task: str) -> PreTrainedTokenizerBase:
+        """Return the tokenizer of a task's generator targets."""
+        return self.target_tokenizers.get(task, self.tokenizer)
 
     @property
     def task_names(self) -> list[str]:
@@ -82,9 +94,14 @@ class MultiTaskModel(nn.Module):
     def save_pretrained(self, folder: str | Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        spec = dict(self.spec)
+        spec = copy.deepcopy(self.spec)
         if spec["encoder"]["type"] == "hf":
             spec["encoder_model_config"] = self.encoder.model.config.to_dict()
+        for name, target_tokenizer in self.target_tokenizers.items():
+            # Reloading rebuilds the pretrained generator from its config, with no download.
+            decoder = self.router.decoders[name]
+            spec["tasks"][name]["decoder_model_config"] = decoder.model.config.to_dict()
+            target_tokenizer.save_pretrained(folder / f"{TARGET_TOKENIZER_PREFIX}{name}")
         (folder / CONFIG_FILE).write_text(json.dumps(spec, ensure_ascii=False, indent=2) + "\n")
         # save_model drops the copies of tied weights (a GPT-2 head shares its embedding).
         safetensors.torch.save_model(self, str(folder / WEIGHTS_FILE))
@@ -99,13 +116,18 @@ class MultiTaskModel(nn.Module):
                 "(a run folder keeps it under model/)"
             )
         spec = json.loads((folder / CONFIG_FILE).read_text())
-        model = cls(spec, load_tokenizer(str(folder)))
+        target_tokenizers = {
+            name: load_tokenizer(str(folder / f"{TARGET_TOKENIZER_PREFIX}{name}"))
+            for name, task in spec["tasks"].items()
+            if task.get("decoder_model_config") is not None
+        }
+        model = cls(spec, load_tokenizer(str(folder)), target_tokenizers)
         safetensors.torch.load_model(model, str(folder / WEIGHTS_FILE), device=str(device))
         return model.eval()
 
 
 def model_spec(cfg: DictConfig, labels: dict[str, list[str]]) -> dict[str, Any]:
-    """The parts of a run config that the model's architecture depends on, as plain dicts."""
+    """Extract the parts of a run config that the model's architecture depends on, as plain dicts."""
     tasks = {}
     for name, task in cfg.task.items():
         tasks[name] = {

@@ -11,7 +11,7 @@ class TaskRouter(nn.Module):
 
     Each task's loss is the mean over that task's own examples in the batch, so a task
     with 3 examples in a batch of 32 is not diluted by the other 29. A task absent from
-    the batch gets no loss entry; its decoder still joins the graph with a zero-valued
+    the batch gets no loss entry. Its decoder still joins the graph with a zero-valued
     term, so DistributedDataParallel finds a gradient (zero) for every parameter and
     needs no ``find_unused_parameters``.
     """

@@ -1,13 +1,13 @@
 """Mixed batches: which task each example comes from, and which examples share a batch.
 
-:class:`MixedBatchSampler` draws a pool of examples (each from a task picked by the task
-weights), sorts the pool by length so that short sentences are not padded to the length
-of long reviews, cuts it into batches of ``batch_size`` examples or of at most
-``max_tokens`` padded tokens, and shuffles the batch order. Every process builds the
-same global stream from the same seed and takes every ``num_processes``-th batch, so the
-processes see disjoint batches without communicating, and the sampler state is the same
-on all of them. The state (generator, per-task position, pending batches) is saved in
-checkpoints, so a resumed run draws exactly the batches the stopped run would have.
+:class:`MixedBatchSampler` draws a pool of examples, each from a task picked by the task
+weights. It sorts the pool by length, so that short sentences are not padded to the
+length of long reviews, and cuts it into batches of ``batch_size`` examples or of at most
+``max_tokens`` padded tokens, in shuffled order. Every process builds the same global
+stream from the same seed and takes every ``num_processes``-th batch. The processes thus
+see disjoint batches without communicating, and the sampler state is the same on all of
+them. The state (generator, per-task position, pending batches) is saved in checkpoints,
+so a resumed run draws exactly the batches the stopped run would have.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def task_weights(
     """Return the probability of drawing each task.
 
     ``proportional`` gives p ~ n, ``temperature`` gives p ~ n ** (1 / T) and ``uniform``
-    gives the same share to every task; each share is then multiplied by the task's
+    gives the same share to every task. Each share is then multiplied by the task's
     ``sampling_weight`` and the result normalized.
     """
     if sampler == "proportional":

@@ -1,9 +1,9 @@
 """The training loop: mixed-task batches through one model, run by accelerate.
 
-:func:`run_training` is the whole pipeline for a composed and validated config: set up
-accelerate, load and tokenize every task, build the model, train for
-``trainer.max_steps`` optimizer steps with periodic evaluation and checkpoints, then
-save the model and ``results.json`` in the run folder.
+:func:`run_training` is the whole pipeline for a composed and validated config. It sets
+up accelerate, loads and tokenizes every task and builds the model. It then trains for
+``trainer.max_steps`` optimizer steps with periodic evaluation and checkpoints, and saves
+the model and ``results.json`` in the run folder.
 """
 
 from __future__ import annotations
@@ -42,16 +42,16 @@ from llmagentos.tokenizer import generation_ids, load_tokenizer, tokenizer_from_
 
 log = get_logger(__name__)
 
-# accelerate logs every file of a checkpoint at INFO, and warns on each save that the
-# GPT-2 output layer shares its tensor with the input embedding; load_state ties it again
-# (the resume test compares every weight), so that warning is noise here.
+# accelerate logs every file of a checkpoint at INFO. It also warns on each save that the
+# GPT-2 output layer shares its tensor with the input embedding. load_state ties the two
+# again (the resume test compares every weight), so that warning is noise here.
 logging.getLogger("accelerate.checkpointing").setLevel(logging.WARNING)
 logging.getLogger("accelerate.accelerator").setLevel(logging.WARNING)
 logging.getLogger("accelerate.utils.other").setLevel(logging.ERROR)
 
 CHECKPOINT_PATTERN = re.compile(r"checkpoint_(\d+)$")
-# What a run writes into its folder; written only once training starts, so a run that
-# fails on its config or data leaves the folder free for the next attempt.
+# Files a run writes into its folder. They are written only once training starts, so a
+# run that fails on its config or data leaves the folder free for the next attempt.
 RUN_FILES = ("config.yaml", "tokenizer", "metrics.jsonl", "checkpoints", "model", "results.json")
 
 
@@ -81,18 +81,18 @@ class Trainer:
     def __init__(self, cfg: DictConfig, run_dir: Path):
         self.cfg = cfg
         # Each launched process composes its own Hydra run folder, named by the time it
-        # started; they can differ by a second, so all use the main process's folder.
+        # started. Those times can differ by a second, so all use the main process's folder.
         PartialState(cpu=use_cpu(cfg))
         self.run_dir = Path(broadcast_object_list([str(run_dir)])[0])
         self.accelerator = make_accelerator(cfg, self.run_dir)
 
         # Files of an earlier run, or of the user, are never overwritten: a run folder is
         # only continued with resume=.
-        taken = [] if cfg.resume else [name for name in RUN_FILES if (self.run_dir / name).exists()]
+        existing = [] if cfg.resume else [n for n in RUN_FILES if (self.run_dir / n).exists()]
         self.accelerator.wait_for_everyone()  # every process has looked before any writes
-        if taken:
+        if existing:
             raise RunFolderError(
-                f"{self.run_dir} already contains {', '.join(taken)}. Continue that run with "
+                f"{self.run_dir} already contains {', '.join(existing)}. Continue that run with "
                 f"resume={self.run_dir}, or choose another folder with hydra.run.dir=<folder>."
             )
         self.started = time.perf_counter()
@@ -116,7 +116,8 @@ class Trainer:
 
         # Model, optimizer and schedule.
         spec = model_spec(cfg, {t.name: t.labels for t in self.tasks})
-        model = MultiTaskModel(spec, self.tokenizer)
+        target_tokenizers = {t.name: t.target_tokenizer for t in self.tasks if t.target_tokenizer}
+        model = MultiTaskModel(spec, self.tokenizer, target_tokenizers)
         _check_encoder_positions(cfg, model)
         for component, count in model.parameter_counts().items():
             log.info(f"Parameters of {component}: {count:,}", main_process_only=True)
@@ -395,20 +396,21 @@ class Trainer:
         if task.type == "classification":
             scores = classification_scores(predictions, task.validation["label"], len(task.labels))
         else:
-            hypotheses = [self.tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in predictions]
+            target_tokenizer = task.target_tokenizer or self.tokenizer
+            hypotheses = [target_tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in predictions]
             scores = translation_scores(hypotheses, task.validation["target"], task_cfg.target_lang)
-        wanted = set(task_cfg.metrics) or set(scores)
-        return {name: value for name, value in scores.items() if name in wanted}
+        selected = set(task_cfg.metrics) or set(scores)
+        return {name: value for name, value in scores.items() if name in selected}
 
 
 # -- pieces used by the trainer and the tests ------------------------------------------
 
 
 def make_accelerator(cfg: DictConfig, run_dir: Path) -> Accelerator:
-    """An Accelerator for this run.
+    """Create the Accelerator for this run.
 
     On a machine without CUDA, accelerate joins the processes that a launcher started
-    into one gloo group only when created with ``cpu=True``; without it each process
+    into one gloo group only when created with ``cpu=True``. Without it, each process
     would train alone.
     """
     project = ProjectConfiguration(
@@ -446,7 +448,7 @@ def use_cpu(cfg: DictConfig) -> bool:
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
-    """The checkpoint folder with the highest number under <run>/checkpoints."""
+    """Return the checkpoint folder with the highest number under <run>/checkpoints, if any."""
     folder = run_dir / "checkpoints"
     if not folder.is_dir():
         return None
@@ -474,11 +476,21 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
     with accelerator.main_process_first():
         for name, (splits, labels) in raw.items():
             task = cfg.task[name]
+            target_tokenizer = None
+            if task.decoder.type == "generator" and task.decoder.pretrained:
+                target_tokenizer = load_tokenizer(task.decoder.pretrained)
+                generation_ids(target_tokenizer)
             tokenized = {
-                split: tokenize_split(dataset, task, tokenizer, desc=f"Tokenizing {name}/{split}")
+                split: tokenize_split(
+                    dataset, task, tokenizer, desc=f"Tokenizing {name}/{split}",
+                    target_tokenizer=target_tokenizer,
+                )
                 for split, dataset in splits.items()
             }
-            tasks.append(TaskData(name, task.type, tokenized["train"], tokenized.get("validation"), labels))
+            tasks.append(TaskData(
+                name, task.type, tokenized["train"], tokenized.get("validation"), labels,
+                target_tokenizer,
+            ))
     return tasks, tokenizer
 
 
@@ -527,11 +539,10 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
     """Build one mixed batch from (task index, example) pairs.
 
     Returns the padded encoder inputs, ``task_ids`` (B,) and, per task present, the
-    targets of its rows in batch order: ``labels`` (N,) for classification; for
-    translation ``decoder_input_ids`` ([BOS] + target), ``decoder_attention_mask`` and
-    ``labels`` (target + [EOS], -100 on padding), each (N, L).
+    targets of its rows in batch order. Classification targets are ``labels`` (N,).
+    Translation targets are ``decoder_input_ids`` ([BOS] + target),
+    ``decoder_attention_mask`` and ``labels`` (target + [EOS], -100 on padding), each (N, L).
     """
-    bos, eos, pad = generation_ids(tokenizer)
     batch = pad_inputs([example["input_ids"] for _, example in items], tokenizer.pad_token_id)
     batch["task_ids"] = torch.tensor([task for task, _ in items], dtype=torch.long)
     batch["targets"] = {}
@@ -542,6 +553,7 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
         if task.type == "classification":
             batch["targets"][task.name] = {"labels": torch.tensor([e["label"] for e in examples])}
             continue
+        bos, eos, pad = generation_ids(task.target_tokenizer or tokenizer)
         longest = max(len(e["target_ids"]) for e in examples) + 1
         decoder_input_ids = torch.full((len(examples), longest), pad, dtype=torch.long)
         labels = torch.full((len(examples), longest), -100, dtype=torch.long)
@@ -558,7 +570,7 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
 
 
 def _flat_config(cfg: DictConfig) -> dict[str, Any]:
-    """The config as flat dotted keys, the form trackers display best."""
+    """Flatten the config to dotted keys, the form trackers display best."""
     flat: dict[str, Any] = {}
 
     def walk(node: Any, prefix: str) -> None:

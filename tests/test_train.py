@@ -237,3 +237,27 @@ def test_failed_run_leaves_folder_usable(compose_config, tmp_path):
     train(compose_config(overrides), tmp_path / "run")
 
     assert (tmp_path / "run" / "results.json").is_file()
+
+
+def test_pretrained_generator_uses_own_vocabulary(compose_config, tmp_path):
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from llmagentos.tokenizer import train_tokenizer
+
+    folder = tmp_path / "tiny-gpt2"
+    lines = (REPO / "data" / "translation" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    english = [json.loads(line)["en"] for line in lines[:300]]
+    target_tokenizer = train_tokenizer(english, vocab_size=300, min_frequency=1)
+    target_tokenizer.save_pretrained(folder)
+    GPT2LMHeadModel(GPT2Config(vocab_size=len(target_tokenizer), n_embd=32, n_layer=1, n_head=2,
+                               n_positions=128)).save_pretrained(folder)
+    overrides = tiny_overrides(["translation"], f"task.translation.decoder.pretrained={folder}")
+
+    final = train(compose_config(overrides), tmp_path / "run")
+
+    assert "bleu" in final["translation"]
+    model = MultiTaskModel.from_pretrained(tmp_path / "run" / "model")
+    generator = model.router.decoders["translation"].model
+    assert generator.config.vocab_size == len(target_tokenizer)
+    assert len(model.target_tokenizer("translation")) == len(target_tokenizer)
+    assert len(model.tokenizer) != len(target_tokenizer)
