@@ -2,7 +2,7 @@
 
     python scripts/compare_runs.py outputs/results/mixed outputs/results/chnsenticorp outputs/results/tatoeba
 
-Each argument is a run folder holding results.json; a task that appears in several runs
+Each argument is a run folder holding results.json. A task that appears in several runs
 gets one row per run, so a multi-task run sits next to its single-task baselines.
 """
 

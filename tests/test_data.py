@@ -217,3 +217,13 @@ def test_numeric_labels_work(tmp_path):
 
     assert labels == ["0", "1"]
     assert splits["train"]["label"] == [1, 0]
+
+
+def test_json_list_of_records(tmp_path):
+    records = [{"text": "这部电影太棒了！", "label": "正面"}, {"text": "太差了", "label": "负面"}]
+    (tmp_path / "train.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+
+    splits, _ = load_raw_task("sentiment", task_config(format="json", train="train.json"), tmp_path)
+
+    assert splits["train"]["text"] == ["这部电影太棒了！", "太差了"]
+    assert splits["train"]["label"] == [0, 1]

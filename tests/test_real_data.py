@@ -20,8 +20,9 @@ def test_chnsenticorp_reads_both_headers(compose_config):
     assert labels == ["正面", "负面"]
     assert len(splits["train"]) == 9600
     assert len(splits["validation"]) == 1200
-    # Balanced labels, as published: 4,801 positive and 4,799 negative.
-    assert splits["train"]["label"].count(0) == 4801
+    # Label "1" (positive) maps to 正面, index 0: 4,799 positive and 4,801 negative reviews.
+    assert splits["train"]["label"].count(0) == 4799
+    assert splits["train"]["label"].count(1) == 4801
 
 
 def test_tatoeba_keeps_quotes(compose_config):
