@@ -314,7 +314,7 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
             )
         target = task.get("max_target_length", TaskConfig.max_target_length)
         new_tokens = task.get("generation", {}).get("max_new_tokens", GenerationConfig.max_new_tokens)
-        # The decoder sees [BOS] plus up to max(target, new tokens) positions.
+        # The decoder reads [BOS] plus up to max(target, new tokens) positions.
         needed = max(target, new_tokens + 1)
         if needed > decoder.max_positions:
             problems.append(
@@ -384,6 +384,7 @@ def _check_task(name: str, task: Any, problems: list[str]) -> None:
         problems.append(f"{key}: expected a task config, got {task!r}.")
         return
     _check_node(task, TaskConfig, key, problems)
+
     task_type = task.get("type")
     if task_type in TASK_DECODERS:
         for metric in task.get("metrics") or []:
@@ -394,6 +395,14 @@ def _check_task(name: str, task: Any, problems: list[str]) -> None:
                 )
         if task_type == "translation" and not task.get("target_lang"):
             problems.append(f"{key}.target_lang: missing. Set it, e.g. {key}.target_lang=en.")
+
+    source = task.get("data")
+    if isinstance(source, DictConfig):
+        if source.get("format") == "hub" and not source.get("path"):
+            problems.append(f"{key}.data.path: format=hub needs the hub dataset name.")
+        if not source.get("train"):
+            problems.append(f"{key}.data.train: missing. Set the training file or split.")
+
     decoder = task.get("decoder")
     if not isinstance(decoder, DictConfig):
         problems.append(
@@ -408,12 +417,6 @@ def _check_task(name: str, task: Any, problems: list[str]) -> None:
             f"{key}.decoder.type: a {task_type} task needs a {expected} decoder, "
             f"got {decoder.type!r}. Fix: decoder@{key}.decoder=<a {expected} config>."
         )
-    source = task.get("data")
-    if isinstance(source, DictConfig):
-        if source.get("format") == "hub" and not source.get("path"):
-            problems.append(f"{key}.data.path: format=hub needs the hub dataset name.")
-        if not source.get("train"):
-            problems.append(f"{key}.data.train: missing. Set the training file or split.")
 
 
 def _check_variant(node: DictConfig, schemas: dict[str, type], key: str, problems: list[str]):

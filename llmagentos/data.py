@@ -14,7 +14,6 @@ import csv
 import hashlib
 import io
 import json
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,6 @@ import datasets
 from omegaconf import DictConfig
 
 from llmagentos.errors import DataError
-
-log = logging.getLogger(__name__)
 
 # The repository's data/ folder: the default data_root.
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "data"
@@ -163,7 +160,7 @@ def _record_lines(path: Path, fmt: str) -> list[int]:
             records = json.loads(text)
         except json.JSONDecodeError as err:
             raise DataError(f"{path}:{err.lineno}: invalid JSON ({err.msg}).") from None
-        # A JSON file holds one list of records; its records have no lines of their own.
+        # A JSON file contains one list of records, which have no lines of their own.
         return list(range(1, len(records) + 1)) if isinstance(records, list) else [1]
     return _csv_lines(path, text, fmt)
 

@@ -122,7 +122,7 @@ def _build_decoder_model(
         try:
             config = AutoConfig.from_pretrained(cfg.pretrained)
             config.add_cross_attention = True
-            config.is_decoder = True  # BERT-style checkpoints are encoders unless told
+            config.is_decoder = True  # BERT-style checkpoints load as encoders without this flag
             return AutoModelForCausalLM.from_pretrained(cfg.pretrained, config=config)
         except (OSError, ValueError) as err:
             raise ConfigError(

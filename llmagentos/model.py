@@ -32,8 +32,8 @@ class MultiTaskModel(nn.Module):
     """Encoder plus task router.
 
     Args:
-        spec: ``{"encoder": {...}, "tasks": {name: {...}}}``, plain dicts; each task
-            holds its ``type``, ``decoder`` config, ``labels`` and ``loss_weight``.
+        spec: ``{"encoder": {...}, "tasks": {name: {...}}}``, plain dicts. Each task
+            contains its ``type``, ``decoder`` config, ``labels`` and ``loss_weight``.
         tokenizer: the encoder's tokenizer, also used for generator targets.
         target_tokenizers: per task, the tokenizer of a pretrained generator, which
             brings its own vocabulary.

@@ -74,8 +74,8 @@ class MixedBatchSampler:
         num_processes: int = 1,
         process_index: int = 0,
     ):
-        if max_tokens is not None and max_tokens < max(max(l) for l in lengths if len(l)):
-            longest = max(max(l) for l in lengths if len(l))
+        longest = max(max(l) for l in lengths if len(l))
+        if max_tokens is not None and max_tokens < longest:
             raise ValueError(
                 f"data.max_tokens={max_tokens} is below the longest example ({longest} tokens); "
                 f"raise it to at least {longest} or lower the tasks' max_length"

@@ -2,9 +2,9 @@
 
 The tokenizer is trained with `tokenizers` on the selected tasks' training text and
 wrapped in a `PreTrainedTokenizerFast`, so it saves and loads like any transformers
-tokenizer. Chinese characters are split one by one before the vocabulary model sees
-them, and the decoder restores the original spacing, so a generated sentence
-detokenizes without spaces between Chinese characters.
+tokenizer. Chinese characters are split one by one before the vocabulary model reads
+them. The decoder restores the spacing of the normalized text (NFKC, runs of whitespace
+collapsed), so a generated sentence detokenizes without spaces between Chinese characters.
 """
 
 from __future__ import annotations

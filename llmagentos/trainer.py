@@ -375,9 +375,11 @@ class Trainer:
         generation = {}
         if task.type == "translation":
             generation = dict(self.cfg.task[task.name].generation)
-        lengths = task.validation.select(rows)["length"] if rows else []
+        if not rows:
+            return []
+        share = task.validation.select(rows)
+        lengths, input_ids = share["length"], share["input_ids"]
         order = sorted(range(len(rows)), key=lambda i: lengths[i])  # less padding per batch
-        input_ids = task.validation.select(rows)["input_ids"] if rows else []
         predictions: list = [None] * len(rows)
         size = self.cfg.trainer.eval_batch_size
         for start in range(0, len(order), size):
