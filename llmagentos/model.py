@@ -7,8 +7,10 @@ A trained model is saved as a folder holding ``model.safetensors``, ``llmagentos
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from transformers import PreTrainedTokenizerBase
 from llmagentos.decoder import build_decoder
 from llmagentos.encoder import TransformerEncoder, build_encoder
 from llmagentos.router import TaskRouter
-from llmagentos.tokenizer import generation_ids, load_tokenizer
+from llmagentos.tokenizer import generation_ids, load_tokenizer, pad_inputs
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "llmagentos.json"
@@ -84,6 +86,40 @@ class MultiTaskModel(nn.Module):
         """Predict for a batch of one task: label indices or generated token ids."""
         hidden = self.encoder(input_ids, attention_mask)
         return self.router.decoders[task].predict(hidden, attention_mask, **generation)
+
+    @torch.no_grad()
+    def predict_sequences(
+        self, task: str, sequences: list[list[int]], batch_size: int,
+        autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+        **generation,
+    ) -> list:
+        """Predict for encoder input ids of any number of examples of one task.
+
+        Examples are batched in order of length, so that each batch pads little, and the
+        predictions come back in the order of `sequences`. `autocast` wraps each forward
+        pass (the trainer passes accelerate's mixed-precision context).
+        """
+        device = next(self.parameters()).device
+        order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+        predictions: list = [None] * len(sequences)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            batch = pad_inputs([sequences[i] for i in chunk], self.tokenizer.pad_token_id)
+            with autocast():
+                output = self.predict_batch(
+                    task, batch["input_ids"].to(device), batch["attention_mask"].to(device), **generation
+                )
+            for i, prediction in zip(chunk, output):
+                predictions[i] = prediction
+        return predictions
+
+    def decode(self, task: str, predictions: list) -> list[str]:
+        """Turn raw predictions into text: label names, or detokenized generated ids."""
+        if self.spec["tasks"][task]["type"] == "classification":
+            labels = self.spec["tasks"][task]["labels"]
+            return [labels[index] for index in predictions]
+        tokenizer = self.target_tokenizer(task)
+        return [tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in predictions]
 
     def parameter_counts(self) -> dict[str, int]:
         counts = {"encoder": sum(p.numel() for p in self.encoder.parameters())}

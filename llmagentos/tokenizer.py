@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from tokenizers.processors import TemplateProcessing
 from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
@@ -109,3 +110,23 @@ def generation_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int, int]:
             "so a generator cannot mark where a target starts and ends"
         )
     return bos, eos, pad
+
+
+def encode_texts(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int) -> list[list[int]]:
+    """Encoder input ids of each text, special tokens included, cut at `max_length`.
+
+    Training data and prediction inputs both pass through here, so a model sees the
+    same encoding at inference as in training.
+    """
+    return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+
+
+def pad_inputs(sequences: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad encoder inputs to the longest sequence: input_ids and attention_mask (B, T)."""
+    longest = max(len(s) for s in sequences)
+    input_ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(sequences), longest), dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        input_ids[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
+        attention_mask[row, : len(sequence)] = 1
+    return {"input_ids": input_ids, "attention_mask": attention_mask}

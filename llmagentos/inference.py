@@ -1,0 +1,149 @@
+"""Predictions from a trained model, by task name or alias:
+
+    from llmagentos import LLMAgentOS
+    model = LLMAgentOS.from_pretrained("outputs/2026-12-05/10-00-00")
+    model.predict("文本分类", "这部电影太棒了！")            # '正面'
+    model.predict("机器翻译", ["我爱你。", "谢谢！"])         # ['I love you.', 'Thank you!']
+
+This module needs only the saved model folder: it imports nothing of the training side
+(no Hydra, accelerate or trackers) and writes no files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from llmagentos.model import CONFIG_FILE, MultiTaskModel
+from llmagentos.tokenizer import encode_texts
+
+# Names every task answers to by its type, besides its own name and configured aliases.
+TYPE_ALIASES = {
+    "classification": ("classification", "文本分类", "text classification"),
+    "translation": ("translation", "机器翻译", "machine translation"),
+}
+
+
+class LLMAgentOS:
+    """A trained multi-task model, ready to predict.
+
+    Args:
+        model: the loaded model; it is put in eval mode.
+    """
+
+    def __init__(self, model: MultiTaskModel):
+        self.model = model.eval()
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None) -> "LLMAgentOS":
+        """Load from a run folder (its `model/`) or from a saved model folder.
+
+        Args:
+            path: the run folder a training run wrote, or the `model/` folder inside it.
+            device: where to run; None picks CUDA when available, else CPU.
+
+        Raises:
+            FileNotFoundError: when `path` holds no saved model, with the reason.
+        """
+        folder = Path(path).expanduser()
+        if not (folder / CONFIG_FILE).is_file() and (folder / "model" / CONFIG_FILE).is_file():
+            folder = folder / "model"
+        if not (folder / CONFIG_FILE).is_file():
+            hint = ""
+            if (folder / "config.yaml").is_file():
+                hint = (
+                    " It is a run folder whose training has not finished: a model is saved "
+                    f"when the run reaches trainer.max_steps (continue it with resume={folder})."
+                )
+            raise FileNotFoundError(
+                f"{folder}: no saved LLMAgentOS model ({CONFIG_FILE} is missing here and in "
+                f"{folder / 'model'}). Pass a run folder or its model/ folder.{hint}"
+            )
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        return cls(MultiTaskModel.from_pretrained(folder, device=device))
+
+    @property
+    def tasks(self) -> dict[str, list[str]]:
+        """Each task's name and the other names `predict` accepts for it."""
+        return {name: self._names_of(name) for name in self.model.task_names}
+
+    def _names_of(self, task: str) -> list[str]:
+        spec = self.model.spec["tasks"][task]
+        names = [*spec.get("aliases", []), *TYPE_ALIASES.get(spec["type"], (spec["type"],))]
+        return list(dict.fromkeys(names))  # unique, in order
+
+    def resolve_task(self, name: str) -> str:
+        """Return the task that `name` means: a task name, an alias or a task type.
+
+        Aliases and types compare without regard to case. A name shared by several
+        tasks (two classification tasks both answer to ``文本分类``) is refused.
+
+        Raises:
+            KeyError: for an unknown or ambiguous name, listing what each task answers to.
+        """
+        if name in self.model.task_names:
+            return name
+        wanted = name.strip().casefold()
+        matches = [
+            task for task in self.model.task_names
+            if wanted in (alias.casefold() for alias in self._names_of(task))
+        ]
+        if len(matches) == 1:
+            return matches[0]
+        known = "; ".join(f"{task}: {', '.join(names)}" for task, names in self.tasks.items())
+        if matches:
+            raise KeyError(
+                f"task {name!r} is ambiguous: tasks {', '.join(matches)} all match it. "
+                f"Use the task name. Tasks and their aliases: {known}"
+            )
+        raise KeyError(f"unknown task {name!r}. Tasks and their aliases: {known}")
+
+    def predict(
+        self, task: str, inputs: str | list[str], *, batch_size: int = 32,
+        num_beams: int | None = None, max_new_tokens: int | None = None,
+    ) -> Any:
+        """Predict for one input or a list of inputs of one task.
+
+        Args:
+            task: task name, alias (``文本分类``, ``机器翻译``) or type (``classification``).
+            inputs: a text, or a list of texts.
+            batch_size: examples per forward pass.
+            num_beams, max_new_tokens: override the task's saved generation settings.
+
+        Returns:
+            For one input, its prediction; for a list, a list in the same order. A
+            classification prediction is the label name; a generated one is its text.
+
+        Raises:
+            KeyError: for an unknown or ambiguous task.
+            ValueError: for an input that is not a non-empty text.
+        """
+        name = self.resolve_task(task)
+        single = isinstance(inputs, str)
+        texts = [inputs] if single else list(inputs)
+        check_texts(texts)
+        spec = self.model.spec["tasks"][name]
+        generation = {}
+        if spec["type"] != "classification":
+            generation = dict(spec.get("generation") or {})
+            if num_beams is not None:
+                generation["num_beams"] = num_beams
+            if max_new_tokens is not None:
+                generation["max_new_tokens"] = max_new_tokens
+        predictions = []
+        if texts:
+            sequences = encode_texts(self.model.tokenizer, texts, spec["max_length"])
+            raw = self.model.predict_sequences(name, sequences, batch_size, **generation)
+            predictions = self.model.decode(name, raw)
+        return predictions[0] if single else predictions
+
+
+def check_texts(texts: list[Any]) -> None:
+    """Raise ValueError naming the first input that is not a non-empty text."""
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise ValueError(f"input {index} is a {type(text).__name__}, not a text: {str(text)[:60]}")
+        if not text.strip():
+            raise ValueError(f"input {index} is empty; give each input some text")

@@ -1,0 +1,100 @@
+"""Predict with a trained model from the command line, writing JSON Lines:
+
+    python -m llmagentos.predict outputs/2026-12-05/10-00-00 --task 文本分类 --text "这部电影太棒了！"
+    python -m llmagentos.predict RUN --task 机器翻译 --input sentences.jsonl --output out.jsonl
+    cat sentences.jsonl | python -m llmagentos.predict RUN --task translation
+
+Each input line is a JSON object with a "text" field (other fields are copied through)
+or a JSON string. Each output line is the input object with a "prediction" field added.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from llmagentos.inference import LLMAgentOS
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m llmagentos.predict",
+        description="Predict with a trained LLMAgentOS model; writes one JSON object per line.",
+    )
+    parser.add_argument("model", help="run folder, or the model/ folder inside it")
+    parser.add_argument("--task", required=True, help="task name, alias (文本分类, 机器翻译) or type")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--text", help="one input text")
+    source.add_argument("--input", type=Path, help="JSONL file of inputs (default: standard input)")
+    parser.add_argument("--output", type=Path, help="JSONL file to create (default: standard output)")
+    parser.add_argument("--batch-size", type=int, default=32, help="examples per forward pass")
+    parser.add_argument("--num-beams", type=int, help="override the task's beam count")
+    parser.add_argument("--max-new-tokens", type=int, help="override the task's generation length")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ...; default: CUDA when available")
+    return parser.parse_args(argv)
+
+
+def read_records(stream: TextIO, where: str) -> list[dict[str, Any]]:
+    """Parse JSONL inputs into objects with a "text" field.
+
+    Raises:
+        ValueError: naming the line of the first malformed record and the fix.
+    """
+    records = []
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{where}:{number}: invalid JSON ({err.msg}): {line.strip()[:60]}") from None
+        if isinstance(record, str):
+            record = {"text": record}
+        if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
+            raise ValueError(
+                f'{where}:{number}: expected an object with a non-empty "text" field, or a JSON '
+                f"string; got {line.strip()[:60]}"
+            )
+        records.append(record)
+    return records
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.output is not None and args.output.exists():
+            raise ValueError(f"{args.output} already exists; choose a new --output file")
+        if args.text is not None:
+            records = [{"text": args.text}]
+        elif args.input is not None:
+            if not args.input.is_file():
+                raise ValueError(f"--input {args.input}: no such file")
+            with args.input.open(encoding="utf-8") as stream:
+                records = read_records(stream, str(args.input))
+        else:
+            records = read_records(sys.stdin, "<stdin>")
+        model = LLMAgentOS.from_pretrained(args.model, device=args.device)
+        predictions = model.predict(
+            args.task, [r["text"] for r in records], batch_size=args.batch_size,
+            num_beams=args.num_beams, max_new_tokens=args.max_new_tokens,
+        )
+    except (ValueError, KeyError, FileNotFoundError) as err:
+        message = err.args[0] if isinstance(err, KeyError) else err
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+    lines = [json.dumps({**r, "prediction": p}, ensure_ascii=False) + "\n" for r, p in zip(records, predictions)]
+    if args.output is None:
+        sys.stdout.writelines(lines)
+    else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        with args.output.open("x", encoding="utf-8") as out:  # "x": never replace a file
+            out.writelines(lines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,167 @@
+"""Serve a trained model's predictions over HTTP (needs `pip install -e ".[serve]"`):
+
+    python -m llmagentos.serve outputs/2026-12-05/10-00-00 --port 8000
+    curl -s localhost:8000/predict -H 'content-type: application/json' \\
+        -d '{"task": "文本分类", "inputs": "这部电影太棒了！"}'
+    # {"task":"classification","predictions":"正面"}
+
+POST /predict takes {"task", "inputs", optional "num_beams" and "max_new_tokens"};
+"inputs" is one text or a list, and "predictions" answers in kind. GET /health lists the
+tasks and their aliases. Requests that arrive together for the same task and settings
+are answered by one batched forward pass. An unknown task or a bad input gets a 400 with
+the reason, a malformed body a 422; the server keeps serving either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, Field
+
+from llmagentos.inference import LLMAgentOS, check_texts
+
+log = logging.getLogger(__name__)
+
+
+class PredictRequest(BaseModel):
+    task: str = Field(description="task name, alias (文本分类, 机器翻译) or type")
+    inputs: str | list[str] = Field(description="one text, or a list of texts")
+    num_beams: int | None = Field(default=None, ge=1)
+    max_new_tokens: int | None = Field(default=None, ge=1)
+
+
+@dataclass
+class _Pending:
+    key: tuple  # (task, num_beams, max_new_tokens): requests that may share a batch
+    texts: list[str]
+    done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Batcher:
+    """Collects concurrent requests into batched `predict` calls, run off the event loop.
+
+    Args:
+        model: the model to predict with; only this batcher's worker calls it.
+        max_batch_size: maximum texts in one forward pass (a larger request runs alone).
+        max_wait_s: how long the first request of a batch waits for others to join.
+    """
+
+    def __init__(self, model: LLMAgentOS, max_batch_size: int = 32, max_wait_s: float = 0.01):
+        self.model = model
+        self.max_batch_size = max_batch_size
+        self.max_wait_s = max_wait_s
+        self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self.batches = 0  # forward-pass batches run so far, reported by /health
+
+    async def predict(self, task: str, texts: list[str], num_beams: int | None = None,
+                      max_new_tokens: int | None = None) -> list[Any]:
+        pending = _Pending((task, num_beams, max_new_tokens), texts)
+        await self.queue.put(pending)
+        return await pending.done
+
+    async def run(self) -> None:
+        """Serve the queue until cancelled."""
+        while True:
+            group = [await self.queue.get()]
+            group += await self._joiners(group[0])
+            self.batches += 1
+            texts = [text for pending in group for text in pending.texts]
+            task, num_beams, max_new_tokens = group[0].key
+            try:
+                predictions = await asyncio.to_thread(
+                    self.model.predict, task, texts, batch_size=self.max_batch_size,
+                    num_beams=num_beams, max_new_tokens=max_new_tokens,
+                )
+            except Exception as err:  # noqa: BLE001 - the requests get the error, the server lives on
+                log.error(f"prediction failed for task {task!r} ({len(group)} requests): {err!r}")
+                for pending in group:
+                    pending.done.set_exception(err)
+                continue
+            start = 0
+            for pending in group:
+                pending.done.set_result(predictions[start : start + len(pending.texts)])
+                start += len(pending.texts)
+
+    async def _joiners(self, first: _Pending) -> list[_Pending]:
+        """Take queued requests with the same key as `first`, waiting up to max_wait_s."""
+        joined, size, others = [], len(first.texts), []
+        deadline = asyncio.get_running_loop().time() + self.max_wait_s
+        while size < self.max_batch_size:
+            remaining = deadline - asyncio.get_running_loop().time()
+            try:
+                pending = await asyncio.wait_for(self.queue.get(), timeout=max(remaining, 0))
+            except TimeoutError:
+                break
+            if pending.key == first.key and size + len(pending.texts) <= self.max_batch_size:
+                joined.append(pending)
+                size += len(pending.texts)
+            else:
+                others.append(pending)
+        for pending in others:  # back in the queue, for the next batch
+            self.queue.put_nowait(pending)
+        return joined
+
+
+def create_app(model: LLMAgentOS, max_batch_size: int = 32, max_wait_s: float = 0.01) -> FastAPI:
+    """Build the FastAPI app around a loaded model."""
+    batcher = Batcher(model, max_batch_size, max_wait_s)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI):
+        worker = asyncio.create_task(batcher.run())
+        yield
+        worker.cancel()
+
+    app = FastAPI(title="LLMAgentOS", lifespan=lifespan)
+    app.state.batcher = batcher
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "tasks": model.tasks, "batches": batcher.batches}
+
+    @app.post("/predict")
+    async def predict(request: PredictRequest) -> dict[str, Any]:
+        single = isinstance(request.inputs, str)
+        texts = [request.inputs] if single else request.inputs
+        try:
+            task = model.resolve_task(request.task)
+            check_texts(texts)
+        except KeyError as err:
+            raise HTTPException(status_code=400, detail=err.args[0]) from None
+        except ValueError as err:
+            raise HTTPException(status_code=400, detail=str(err)) from None
+        predictions = await batcher.predict(task, texts, request.num_beams, request.max_new_tokens)
+        return {"task": task, "predictions": predictions[0] if single else predictions}
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m llmagentos.serve", description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="run folder, or the model/ folder inside it")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--max-batch-size", type=int, default=32, help="maximum texts in one forward pass")
+    parser.add_argument("--max-wait-ms", type=float, default=10.0,
+                        help="how long a request waits for others to share its batch")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ...; default: CUDA when available")
+    args = parser.parse_args(argv)
+
+    import uvicorn
+
+    try:
+        model = LLMAgentOS.from_pretrained(args.model, device=args.device)
+    except FileNotFoundError as err:
+        parser.exit(2, f"error: {err}\n")
+    app = create_app(model, args.max_batch_size, args.max_wait_ms / 1000)
+    uvicorn.run(app, host=args.host, port=args.port)
+
+
+if __name__ == "__main__":
+    main()
