@@ -35,8 +35,9 @@ from tqdm.auto import tqdm
 from llmagentos.data import TaskData, load_raw_task, resolve_data_root, tokenize_split
 from llmagentos.errors import ConfigError, RunFolderError
 from llmagentos.logger import MetricLogger, tracker_init_kwargs
-from llmagentos.metrics import classification_scores, translation_scores
+from llmagentos.metrics import classification_scores, qa_scores, translation_scores
 from llmagentos.model import MultiTaskModel, model_spec
+from llmagentos.qa import best_window_span, merge_window_spans
 from llmagentos.sampler import MixedBatchSampler, task_weights
 from llmagentos.tokenizer import generation_ids, load_tokenizer, tokenizer_from_json, train_tokenizer
 
@@ -53,6 +54,8 @@ CHECKPOINT_PATTERN = re.compile(r"checkpoint_(\d+)$")
 # Files a run writes into its folder. They are written only once training starts, so a
 # run that fails on its config or data leaves the folder free for the next attempt.
 RUN_FILES = ("config.yaml", "tokenizer", "metrics.jsonl", "checkpoints", "model", "results.json")
+# Per-example columns that collate reads, by task type.
+TARGET_COLUMNS = ("label", "target_ids", "start_positions", "end_positions")
 
 
 @dataclass
@@ -212,14 +215,16 @@ class Trainer:
         multipliers = [cfg.task[t.name].sampling_weight for t in self.tasks]
         weights = task_weights(sizes, cfg.data.sampler, cfg.data.temperature, multipliers)
         for task, size, weight in zip(self.tasks, sizes, weights):
+            # A QA example is cut into windows of max_length tokens; the sampler draws windows.
+            unit = "windows" if task.type == "qa" else "examples"
             log.info(
-                f"Task {task.name} ({task.type}): {size} training examples, "
+                f"Task {task.name} ({task.type}): {size} training {unit}, "
                 f"{len(task.validation) if task.validation is not None else 0} validation, "
                 f"sampling weight {weight:.3f}",
                 main_process_only=True,
             )
         self.train_rows = [
-            {key: t.train[key] for key in ("input_ids", "label", "target_ids") if key in t.train.column_names}
+            {key: t.train[key] for key in ("input_ids", *TARGET_COLUMNS) if key in t.train.column_names}
             for t in self.tasks
         ]
         return MixedBatchSampler(
@@ -359,6 +364,10 @@ class Trainer:
                 continue
             mine = list(range(accelerator.process_index, len(task.validation), accelerator.num_processes))
             predictions = self._predict_rows(model, task, mine)
+            if task.type == "qa":
+                # Reduce each window's logits to its best span here, so that only small
+                # (score, characters) records are gathered across processes.
+                predictions = self._window_spans(task, mine, predictions)
             # gather_object concatenates the processes' lists: every index appears once.
             gathered = dict(gather_object(list(zip(mine, predictions))))
             ordered = [gathered[i] for i in range(len(task.validation))]
@@ -392,11 +401,27 @@ class Trainer:
                 predictions[i] = prediction
         return predictions
 
+    def _window_spans(self, task: TaskData, rows: list[int], logits: list) -> list:
+        """Return the best span candidate of each of these validation windows."""
+        if not rows:
+            return []
+        offsets = task.validation.select(rows)["offsets"]
+        max_answer_length = self.cfg.task[task.name].max_answer_length
+        return [
+            best_window_span(start, end, window_offsets, max_answer_length)
+            for (start, end), window_offsets in zip(logits, offsets)
+        ]
+
     def _score(self, task: TaskData, predictions: list) -> dict[str, float]:
         """Compute the metrics the task config lists (all of its type's when it lists none)."""
         task_cfg = self.cfg.task[task.name]
         if task.type == "classification":
             scores = classification_scores(predictions, task.validation["label"], len(task.labels))
+        elif task.type == "qa":
+            examples = task.validation_examples
+            answers = merge_window_spans(predictions, task.validation["example_index"], examples["context"])
+            references = [gold["text"] for gold in examples["answers"]]
+            scores = qa_scores([answer.text for answer in answers], references, task_cfg.lang)
         else:
             target_tokenizer = task.target_tokenizer or self.tokenizer
             hypotheses = [target_tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in predictions]
@@ -489,9 +514,10 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
                 )
                 for split, dataset in splits.items()
             }
+            examples = splits.get("validation") if task.type == "qa" else None
             tasks.append(TaskData(
                 name, task.type, tokenized["train"], tokenized.get("validation"), labels,
-                target_tokenizer,
+                target_tokenizer, examples,
             ))
     return tasks, tokenizer
 
@@ -517,12 +543,15 @@ def _build_tokenizer(cfg: DictConfig, raw: dict, run_dir: Path, accelerator: Acc
     return tokenizer_from_json(broadcast_object_list(state)[0])
 
 
+TEXT_COLUMNS = {"classification": ("text",), "translation": ("source", "target"), "qa": ("question", "context")}
+
+
 def _training_texts(cfg: DictConfig, raw: dict) -> list[str]:
     texts = []
     for name, (splits, _) in raw.items():
-        columns = ("text",) if cfg.task[name].type == "classification" else ("source", "target")
-        for column in columns:
-            texts.extend(splits["train"][column])
+        for column in TEXT_COLUMNS[cfg.task[name].type]:
+            # Several questions share one context; each distinct text is counted once.
+            texts.extend(dict.fromkeys(splits["train"][column]))
     return texts
 
 
@@ -544,6 +573,8 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
     targets of its rows in batch order. Classification targets are ``labels`` (N,).
     Translation targets are ``decoder_input_ids`` ([BOS] + target),
     ``decoder_attention_mask`` and ``labels`` (target + [EOS], -100 on padding), each (N, L).
+    QA targets are ``start_positions`` and ``end_positions`` (N,), token positions in
+    each window (0, the [CLS] token, where the window lacks the answer).
     """
     batch = pad_inputs([example["input_ids"] for _, example in items], tokenizer.pad_token_id)
     batch["task_ids"] = torch.tensor([task for task, _ in items], dtype=torch.long)
@@ -554,6 +585,11 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
             continue
         if task.type == "classification":
             batch["targets"][task.name] = {"labels": torch.tensor([e["label"] for e in examples])}
+            continue
+        if task.type == "qa":
+            batch["targets"][task.name] = {
+                key: torch.tensor([e[key] for e in examples]) for key in ("start_positions", "end_positions")
+            }
             continue
         bos, eos, pad = generation_ids(task.target_tokenizer or tokenizer)
         longest = max(len(e["target_ids"]) for e in examples) + 1
