@@ -397,7 +397,7 @@ def test_qa_run_scores_and_reloads(compose_config, tmp_path):
 def test_qa_loss_falls_on_fixed_seed(compose_config, tmp_path):
     write_squad(tmp_path / "data" / "squad_v1.1" / "dev-v1.1.json")
     overrides = squad_run_overrides(
-        tmp_path / "data", "trainer.max_steps=60", "trainer.log_every=20", "trainer.eval_every=1000",
+        tmp_path / "data", "trainer.max_steps=30", "trainer.log_every=10", "trainer.eval_every=1000",
         "trainer.checkpoint_every=1000", "optimizer.lr=2e-3", "scheduler.num_warmup_steps=5",
     )
 
