@@ -178,21 +178,21 @@ def hold_out_validation(
     sizes = Counter(keys)
     order = list(sizes)  # first-appearance order, so the shuffle alone decides the split
     random.Random(seed).shuffle(order)
-    held: set = set()
-    taken = 0
+    held_groups: set = set()
+    held_rows = 0
     for group in order:
-        if taken >= fraction * len(keys):
+        if held_rows >= fraction * len(keys):
             break
-        held.add(group)
-        taken += sizes[group]
-    if len(held) == len(sizes):
+        held_groups.add(group)
+        held_rows += sizes[group]
+    if len(held_groups) == len(sizes):
         raise DataError(
             f"{where}: holding out {fraction} of {len(keys)} rows takes all {len(sizes)} "
             f"distinct {group_column!r} value(s), leaving nothing to train on. Lower "
             "validation_fraction, add rows, or set a validation file."
         )
-    train_rows = [row for row, key in enumerate(keys) if key not in held]
-    validation_rows = [row for row, key in enumerate(keys) if key in held]
+    train_rows = [row for row, key in enumerate(keys) if key not in held_groups]
+    validation_rows = [row for row, key in enumerate(keys) if key in held_groups]
     return dataset.select(train_rows), dataset.select(validation_rows)
 
 

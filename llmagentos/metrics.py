@@ -170,7 +170,9 @@ def cmrc_segments(text: str) -> list[str]:
 def _longest_common_run(first: list[str], second: list[str]) -> int:
     """Return the length of the longest contiguous run of segments found in both lists."""
     best = 0
-    previous = [0] * (len(second) + 1)  # previous[j]: run ending at first[i-1], second[j-1]
+    # previous[j]: length of the common run ending at the previous item of `first` and at
+    # second[j - 1]; current[j], the same for `item`.
+    previous = [0] * (len(second) + 1)
     for item in first:
         current = [0] * (len(second) + 1)
         for j, other in enumerate(second, start=1):

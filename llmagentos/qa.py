@@ -4,15 +4,15 @@ These are pure functions of raw inputs and a fast tokenizer, used by the trainer
 usable on their own for inference:
 
     windows = encode_windows(tokenizer, questions, contexts, max_length=384, stride=128)
-    batch = pad_inputs(windows["input_ids"], tokenizer.pad_token_id)
+    batch = pad_inputs(windows["input_ids"], tokenizer.pad_token_id)  # llmagentos.trainer
     logits = model.predict_batch(task, batch["input_ids"], batch["attention_mask"])
     answers = pick_best_spans(logits, windows, contexts, max_answer_length=30)
 
-A context longer than one window is cut into windows of at most ``max_length`` tokens
-([CLS] question [SEP] context part [SEP]) that overlap by ``stride`` context tokens, so
-an answer cut by one window edge lies whole inside the next window. Every window keeps
-the character span of each of its context tokens, which maps token positions back to
-the original context.
+A context longer than one window is cut into windows of at most ``max_length`` tokens:
+[CLS] question [SEP] context part [SEP]. Consecutive windows share ``stride`` context
+tokens, so an answer cut by one window edge lies whole inside the next window when it
+is at most ``stride`` tokens long. Every window keeps the character span of each of its
+context tokens, which maps token positions back to the original context.
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ def best_window_span(
         start_logits, end_logits: one score per token of the window (padding may be
             left off, so both may be shorter than `offsets`).
         offsets: per token, its context characters or None.
-        max_answer_length: longest span, in tokens.
+        max_answer_length: maximum span length, in tokens.
 
     Returns:
         The best span with its character offsets, or None when the window has no
@@ -248,7 +248,7 @@ def pick_best_spans(
         windows: the output of :func:`encode_windows`; ``offsets`` and
             ``example_index`` are read.
         contexts: the contexts given to :func:`encode_windows`.
-        max_answer_length: longest answer, in tokens.
+        max_answer_length: maximum answer length, in tokens.
 
     Returns:
         One :class:`Answer` per context, in order.

@@ -21,7 +21,7 @@ from llmagentos.errors import DataError
 
 @dataclass
 class SquadCounts:
-    """What reading one file kept, repaired and dropped."""
+    """Counts of the questions and answers that reading one file kept, repaired and dropped."""
 
     questions: int = 0  # in the file
     answers: int = 0  # in the file
@@ -157,9 +157,9 @@ def _check_unique_id(path: Path, question_id: str, where: str, seen: dict[str, s
 
 def _expect(path: Path, value: Any, kind: type, where: str, fix: str) -> None:
     if not isinstance(value, kind):
-        shown = json.dumps(value, ensure_ascii=False)[:80]
+        excerpt = json.dumps(value, ensure_ascii=False)[:80]
         raise DataError(
-            f"{path}: {where or 'the top level'} is {shown} ({type(value).__name__}), expected "
+            f"{path}: {where or 'the top level'} is {excerpt} ({type(value).__name__}), expected "
             f"a {'list' if kind is list else 'JSON object'}: {fix}."
         )
 

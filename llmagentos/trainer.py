@@ -53,7 +53,9 @@ logging.getLogger("accelerate.utils.other").setLevel(logging.ERROR)
 CHECKPOINT_PATTERN = re.compile(r"checkpoint_(\d+)$")
 # Files a run writes into its folder. They are written only once training starts, so a
 # run that fails on its config or data leaves the folder free for the next attempt.
-RUN_FILES = ("config.yaml", "tokenizer", "metrics.jsonl", "checkpoints", "model", "results.json")
+RUN_FILES = (
+    "config.yaml", "tokenizer", "metrics.jsonl", "checkpoints", "model", "results.json", "predictions",
+)
 # Per-example columns that collate reads, by task type.
 TARGET_COLUMNS = ("label", "target_ids", "start_positions", "end_positions")
 
@@ -101,6 +103,8 @@ class Trainer:
         self.started = time.perf_counter()
         self.state = TrainState()
         self.grad_norm: torch.Tensor | None = None
+        # QA only: per task, question id -> answer text of the latest evaluation.
+        self.answers: dict[str, dict[str, str]] = {}
 
     # -- the pipeline ------------------------------------------------------------------
 
@@ -174,6 +178,7 @@ class Trainer:
             (self.run_dir / "results.json").write_text(
                 json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
             )
+            self._write_predictions()
             log.info(f"Saved the model to {self.run_dir / 'model'} and results.json", main_process_only=True)
         return final
 
@@ -192,6 +197,19 @@ class Trainer:
         OmegaConf.save(self.cfg, path, resolve=True)
         if self.cfg.encoder.type != "hf" and not self.cfg.resume:
             self.tokenizer.save_pretrained(self.run_dir / "tokenizer")
+
+    def _write_predictions(self) -> None:
+        """Save each QA task's final answers as predictions/<task>.json, {question id: text}.
+
+        That is the prediction file the official SQuAD v1.1 and CMRC 2018 evaluation
+        scripts read, so they can score the same answers.
+        """
+        for name, answers in self.answers.items():
+            folder = self.run_dir / "predictions"
+            folder.mkdir(exist_ok=True)
+            (folder / f"{name}.json").write_text(
+                json.dumps(answers, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+            )
 
     def close(self) -> None:
         self.accelerator.end_training()
@@ -420,8 +438,10 @@ class Trainer:
         elif task.type == "qa":
             examples = task.validation_examples
             answers = merge_window_spans(predictions, task.validation["example_index"], examples["context"])
+            texts = [answer.text for answer in answers]
+            self.answers[task.name] = dict(zip(examples["id"], texts))
             references = [gold["text"] for gold in examples["answers"]]
-            scores = qa_scores([answer.text for answer in answers], references, task_cfg.lang)
+            scores = qa_scores(texts, references, task_cfg.lang)
         else:
             target_tokenizer = task.target_tokenizer or self.tokenizer
             hypotheses = [target_tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in predictions]

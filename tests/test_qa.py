@@ -166,7 +166,7 @@ def test_held_out_limits_apply_after_split(tmp_path):
 # -- windows and spans ---------------------------------------------------------------------
 
 
-def window_text(tokenizer, windows, window, context):
+def window_text(windows, window, context):
     """Context characters covered by a window's labelled answer tokens."""
     offsets = windows["offsets"][window]
     first, last = windows["start_positions"][window], windows["end_positions"][window]
@@ -187,7 +187,7 @@ def test_windows_cover_long_context(tokenizer):
     labelled = [w for w, first in enumerate(windows["start_positions"]) if first != NO_ANSWER_POSITION]
     assert labelled and labelled[0] >= 1  # not in the first window
     for window in labelled:
-        assert window_text(tokenizer, windows, window, context) == answer
+        assert window_text(windows, window, context) == answer
     # Question and special tokens have no context offsets.
     assert windows["offsets"][0][0] is None
 
@@ -209,7 +209,7 @@ def test_answer_straddling_window_edge(tokenizer):
     assert windows["start_positions"][0] == NO_ANSWER_POSITION
     assert windows["end_positions"][0] == NO_ANSWER_POSITION
     assert windows["start_positions"][1] != NO_ANSWER_POSITION
-    assert window_text(tokenizer, windows, 1, context) == answer
+    assert window_text(windows, 1, context) == answer
 
 
 def test_question_too_long_for_window(tokenizer):
@@ -272,7 +272,8 @@ def test_span_head_loss_and_predict():
     loss = head.loss(hidden, mask, torch.tensor([1, 2]), torch.tensor([3, 2]))
     predicted = head.predict(hidden, mask)
 
-    assert loss.ndim == 0 and loss.item() > 0
+    assert loss.ndim == 0
+    assert loss.item() > 0
     assert [len(start) for start, _ in predicted] == [5, 3]
     start, end = head.logits(hidden, mask)
     expected = (torch.nn.functional.cross_entropy(start, torch.tensor([1, 2]))
@@ -299,7 +300,7 @@ def test_squad_scores_by_hand():
     assert scores["f1"] == pytest.approx(100 * (1.0 + 0.8 + 0.0) / 3)
 
 
-def test_squad_f1_counts_repeated_tokens_once_each():
+def test_squad_f1_multiset_overlap():
     # Shared tokens as a multiset: "red" twice in the prediction, once in the gold answer.
     assert squad_f1("red red car", "red car") == pytest.approx(2 * (2 / 3) * 1 / (2 / 3 + 1))
 
@@ -376,6 +377,9 @@ def test_qa_run_scores_and_reloads(compose_config, tmp_path):
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["tasks"]["squad"]["f1"] == final["squad"]["f1"]
     assert 0.0 <= final["squad"]["exact_match"] <= final["squad"]["f1"] <= 100.0
+    predictions = json.loads((tmp_path / "run" / "predictions" / "squad.json").read_text(encoding="utf-8"))
+    assert len(predictions) == 9  # the held-out questions, by id
+    assert all(isinstance(text, str) for text in predictions.values())
 
     # The saved model rebuilds its span head and answers raw questions.
     model = MultiTaskModel.from_pretrained(tmp_path / "run" / "model")
