@@ -26,7 +26,7 @@ from llmagentos.squad import read_squad
 from llmagentos.tokenizer import train_tokenizer
 from llmagentos.train import train
 from llmagentos.trainer import pad_inputs
-from tests.conftest import TINY_ENCODER, TINY_RUN
+from tests.conftest import REPO, TINY_ENCODER, TINY_RUN
 from tests.squad_data import write_squad
 
 CONTEXT = "Ada Lovelace was born in London in 1815. She wrote the first program for an engine."
@@ -161,6 +161,18 @@ def test_held_out_limits_apply_after_split(tmp_path):
 
     assert (len(splits["train"]), len(splits["validation"])) == (5, 2)
     assert not set(splits["train"]["article"]) & set(splits["validation"]["article"])
+
+
+def test_toy_qa_preset_loads(compose_config):
+    cfg = compose_config(["task=qa"])
+
+    splits, _ = load_raw_task("qa", cfg.task.qa, REPO / "data")
+
+    assert (len(splits["train"]), len(splits["validation"])) == (800, 120)
+    assert not set(splits["train"]["article"]) & set(splits["validation"]["article"])
+    for record in splits["validation"]:
+        start, text = record["answers"]["answer_start"][0], record["answers"]["text"][0]
+        assert record["context"][start : start + len(text)] == text
 
 
 # -- windows and spans ---------------------------------------------------------------------
