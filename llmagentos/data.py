@@ -90,16 +90,15 @@ def load_raw_task(
         files = {split: f"{source.path}[{value}]" for split, value in splits.items()}
     else:
         files = {split: str(_local_file(name, split, value, data_root)) for split, value in splits.items()}
-        for path in files.values():
-            if source.format != "squad":
-                _check_file(Path(path), source.format)
         if source.format == "squad":
             raw = datasets.DatasetDict({split: _load_squad(path) for split, path in files.items()})
         else:
+            for path in files.values():
+                _check_file(Path(path), source.format)
             raw = _load_files(files, source.format, cache_dir)
 
-    # Rows are limited before they are checked, unless validation is held out of train:
-    # then the whole file is split first, so the split does not depend on the limits.
+    # Rows are limited before their values are checked, unless validation is held out of
+    # train: then the whole file is split first, so the split does not depend on the limits.
     if not held_out:
         raw = _limit_rows(raw, source)
     labels: list[str] = []
@@ -467,10 +466,7 @@ def _tokenize_qa(
                 answer_texts=[answers["text"][0] for answers in batch["answers"]],
             )
         except QuestionTooLong as err:
-            raise DataError(
-                f"{desc}: question id {batch['id'][err.index]!r}: {err} "
-                f"(task.max_length, task.stride)"
-            ) from None
+            raise DataError(f"{desc}: question id {batch['id'][err.index]!r}: {err}") from None
         windows["example_index"] = [indices[i] for i in windows["example_index"]]
         return windows
 

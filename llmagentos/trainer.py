@@ -56,7 +56,8 @@ CHECKPOINT_PATTERN = re.compile(r"checkpoint_(\d+)$")
 RUN_FILES = (
     "config.yaml", "tokenizer", "metrics.jsonl", "checkpoints", "model", "results.json", "predictions",
 )
-# Per-example columns that collate reads, by task type.
+# Target columns that collate reads: label (classification), target_ids (translation),
+# start_positions and end_positions (qa).
 TARGET_COLUMNS = ("label", "target_ids", "start_positions", "end_positions")
 
 
@@ -570,8 +571,11 @@ def _training_texts(cfg: DictConfig, raw: dict) -> list[str]:
     texts = []
     for name, (splits, _) in raw.items():
         for column in TEXT_COLUMNS[cfg.task[name].type]:
-            # Several questions share one context; each distinct text is counted once.
-            texts.extend(dict.fromkeys(splits["train"][column]))
+            values = splits["train"][column]
+            if column == "context":
+                # Several questions share one context, which is counted once.
+                values = list(dict.fromkeys(values))
+            texts.extend(values)
     return texts
 
 
