@@ -8,7 +8,8 @@ usable on their own for inference:
     logits = model.predict_batch(task, batch["input_ids"], batch["attention_mask"])
     answers = pick_best_spans(logits, windows, contexts, max_answer_length=30)
 
-A context longer than one window is cut into windows of at most ``max_length`` tokens:
+A context longer than one window is cut into windows of at most ``max_length`` tokens,
+each the question and a part of the context in the tokenizer's pair template, such as
 [CLS] question [SEP] context part [SEP]. Consecutive windows share ``stride`` context
 tokens, so an answer cut by one window edge lies whole inside the next window when it
 is at most ``stride`` tokens long. Every window keeps the character span of each of its
@@ -24,7 +25,7 @@ from typing import Any
 import torch
 
 # Where the start and end labels of a window point when the window does not contain the
-# whole answer: the first token, [CLS].
+# whole answer: the first token, [CLS] in BERT-style templates.
 NO_ANSWER_POSITION = 0
 
 
