@@ -33,10 +33,16 @@ from llmagentos.errors import ConfigError
 
 @dataclass
 class DataSourceConfig:
-    # jsonl, json, csv, tsv: local files under data_root; hub: a Hugging Face dataset.
-    format: Literal["jsonl", "json", "csv", "tsv", "hub"] = "jsonl"
+    # jsonl, json, csv, tsv: local files under data_root; hub: a Hugging Face dataset;
+    # squad: a SQuAD-format JSON file, for qa tasks.
+    format: Literal["jsonl", "json", "csv", "tsv", "hub", "squad"] = "jsonl"
     train: Optional[str] = None  # file path relative to data_root, or split name for hub
     validation: Optional[str] = None
+    # With validation unset: hold out this fraction of the training rows for validation,
+    # whole groups at a time (a QA article, a classification text, a source sentence),
+    # so that no group is on both sides. None trains on every row and skips validation.
+    validation_fraction: Optional[float] = None
+    validation_seed: int = 0  # shuffles the groups before the held-out part is taken
     path: Optional[str] = None  # hub dataset name, only with format=hub
     name: Optional[str] = None  # hub dataset config name
     # standard field -> column in the source; classification: text, label;
@@ -73,12 +79,23 @@ class GeneratorDecoderConfig:
     max_positions: int = 256
 
 
-DECODER_SCHEMAS = {"classifier": ClassifierDecoderConfig, "generator": GeneratorDecoderConfig}
+@dataclass
+class SpanDecoderConfig:
+    # A linear layer that scores every encoder token as answer start and as answer end.
+    type: Literal["span"] = "span"
+    dropout: float = 0.1
+
+
+DECODER_SCHEMAS = {
+    "classifier": ClassifierDecoderConfig,
+    "generator": GeneratorDecoderConfig,
+    "span": SpanDecoderConfig,
+}
 
 
 @dataclass
 class TaskConfig:
-    type: Literal["classification", "translation"] = "classification"
+    type: Literal["classification", "translation", "qa"] = "classification"
     aliases: list[str] = field(default_factory=list)  # other names for predict, e.g. 文本分类
     data: DataSourceConfig = field(default_factory=DataSourceConfig)
     decoder: Any = None  # one of DECODER_SCHEMAS, picked by its `type`
@@ -87,11 +104,16 @@ class TaskConfig:
     label_map: dict[str, str] = field(default_factory=dict)  # raw value in the file -> label
     source_lang: Optional[str] = None  # translation only
     target_lang: Optional[str] = None  # translation only; zh targets score BLEU with tokenize=zh
+    lang: Optional[str] = None  # qa only; zh scores with the CMRC 2018 rules, others with SQuAD's
     metrics: list[str] = field(default_factory=list)
     sampling_weight: float = 1.0  # multiplies the sampler's share for this task
     loss_weight: float = 1.0  # multiplies this task's mean loss in the total
     max_length: int = 128  # encoder tokens per example, longer inputs are truncated
     max_target_length: int = 64  # generator tokens per target, EOS included
+    # qa only: a context too long for one window of max_length tokens is cut into windows
+    # that overlap by `stride` tokens.
+    stride: int = 128
+    max_answer_length: int = 30  # qa only: longest predicted answer, in tokens
     generation: GenerationConfig = field(default_factory=GenerationConfig)
 
 
@@ -99,8 +121,9 @@ TASK_FIELDS = {f.name for f in dataclasses.fields(TaskConfig)}
 TASK_METRICS = {
     "classification": ("accuracy", "macro_f1"),
     "translation": ("bleu", "chrf"),
+    "qa": ("exact_match", "f1"),
 }
-TASK_DECODERS = {"classification": "classifier", "translation": "generator"}
+TASK_DECODERS = {"classification": "classifier", "translation": "generator", "qa": "span"}
 
 
 # -- encoder, router, data, trainer, logger --------------------------------------------
@@ -216,6 +239,7 @@ class TrainConfig:
 # must be at least 1: sizes, counts, steps and intervals are all positive.
 LIMITS: dict[str, tuple[float, float | None]] = {
     "seed": (0, None),
+    "validation_seed": (0, None),
     "max_length": (2, None),  # room for the [CLS] and [SEP] tokens
     "max_target_length": (2, None),  # one target token and EOS
     "sampling_weight": (0.0, None),
@@ -412,13 +436,12 @@ def _check_task(name: str, task: Any, problems: list[str]) -> None:
                 )
         if task_type == "translation" and not task.get("target_lang"):
             problems.append(f"{key}.target_lang: missing. Set it, e.g. {key}.target_lang=en.")
+    if task_type == "qa":
+        _check_qa_task(key, task, problems)
 
     source = task.get("data")
     if isinstance(source, DictConfig):
-        if source.get("format") == "hub" and not source.get("path"):
-            problems.append(f"{key}.data.path: format=hub needs the hub dataset name.")
-        if not source.get("train"):
-            problems.append(f"{key}.data.train: missing. Set the training file or split.")
+        _check_data_source(key, task_type, source, problems)
 
     decoder = task.get("decoder")
     if not isinstance(decoder, DictConfig):
@@ -433,6 +456,45 @@ def _check_task(name: str, task: Any, problems: list[str]) -> None:
         problems.append(
             f"{key}.decoder.type: a {task_type} task needs a {expected} decoder, "
             f"got {decoder.type!r}. Fix: decoder@{key}.decoder=<a {expected} config>."
+        )
+
+
+def _check_qa_task(key: str, task: DictConfig, problems: list[str]) -> None:
+    if not task.get("lang"):
+        problems.append(
+            f"{key}.lang: missing. Set the language of the contexts, e.g. {key}.lang=en "
+            "(zh scores with the CMRC 2018 rules)."
+        )
+    stride = task.get("stride", TaskConfig.stride)
+    max_length = task.get("max_length", TaskConfig.max_length)
+    if isinstance(stride, int) and isinstance(max_length, int) and stride >= max_length:
+        problems.append(
+            f"{key}.stride={stride} must be below {key}.max_length={max_length}: windows "
+            "overlap by `stride` tokens. Lower stride, e.g. to max_length // 3."
+        )
+
+
+def _check_data_source(key: str, task_type: Any, source: DictConfig, problems: list[str]) -> None:
+    data_format = source.get("format")
+    if data_format == "hub" and not source.get("path"):
+        problems.append(f"{key}.data.path: format=hub needs the hub dataset name.")
+    if not source.get("train"):
+        problems.append(f"{key}.data.train: missing. Set the training file or split.")
+    if (task_type == "qa") != (data_format == "squad"):
+        problems.append(
+            f"{key}.data.format={data_format!r}: a qa task reads SQuAD-format JSON files "
+            "(format squad), and only a qa task does. Fix the format or the task type."
+        )
+    fraction = source.get("validation_fraction")
+    if fraction is None or not isinstance(fraction, (int, float)):
+        return  # a wrong type is reported by _check_node
+    if not 0 < fraction < 1:
+        problems.append(f"{key}.data.validation_fraction: must be between 0 and 1, got {fraction!r}.")
+    if source.get("validation"):
+        problems.append(
+            f"{key}.data.validation_fraction={fraction} is set together with "
+            f"{key}.data.validation={source.validation!r}. Keep one: the held-out fraction is "
+            "only taken when there is no validation file."
         )
 
 

@@ -2,9 +2,11 @@
 
 Every task's splits are loaded into standard columns, whatever the source calls them:
 ``text`` and ``label`` (an index into the task's labels) for classification, ``source``
-and ``target`` for translation. Local files are checked line by line before `datasets`
-reads them, so a malformed line fails with its file and line number rather than a
-parser traceback. Tokenized splits are cached under a fingerprint of the raw data, the
+and ``target`` for translation, and ``id``, ``article``, ``question``, ``context`` and
+``answers`` (``text`` and ``answer_start`` lists) for question answering. Local files are
+checked line by line before `datasets` reads them, so a malformed line fails with its
+file and line number rather than a parser traceback; SQuAD-format files name the JSON
+path instead. Tokenized splits are cached under a fingerprint of the raw data, the
 tokenizer and the task settings, so a second run with the same data skips tokenization.
 """
 
@@ -14,6 +16,9 @@ import csv
 import hashlib
 import io
 import json
+import logging
+import random
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +27,18 @@ import datasets
 from omegaconf import DictConfig
 
 from llmagentos.errors import DataError
+from llmagentos.qa import QuestionTooLong, encode_windows
+from llmagentos.squad import read_squad
 from llmagentos.tokenizer import encode_texts
+
+log = logging.getLogger(__name__)
 
 # The repository's data/ folder: the default data_root.
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "data"
 
 STANDARD_COLUMNS = {"classification": ("text", "label"), "translation": ("source", "target")}
+# The column whose equal values stay on one side when validation is held out of train.
+GROUP_COLUMNS = {"classification": "text", "translation": "source", "qa": "article"}
 
 
 @dataclass
@@ -42,6 +53,9 @@ class TaskData:
     # The tokenizer of a pretrained generator, which brings its own vocabulary; None
     # when targets use the encoder's tokenizer.
     target_tokenizer: Any = None
+    # QA only: the validation examples (contexts, gold answers) that `validation`, one
+    # row per window, was cut from; windows point into it by `example_index`.
+    validation_examples: datasets.Dataset | None = None
 
 
 def resolve_data_root(data_root: str | None) -> Path:
@@ -63,6 +77,7 @@ def load_raw_task(
     splits = {"train": source.train}
     if source.validation:
         splits["validation"] = source.validation
+    held_out = not source.validation and source.validation_fraction is not None
 
     if source.format == "hub":
         raw = datasets.DatasetDict(
@@ -75,23 +90,18 @@ def load_raw_task(
         )
         files = {split: f"{source.path}[{value}]" for split, value in splits.items()}
     else:
-        files = {}
-        for split, value in splits.items():
-            path = (data_root / value).resolve()
-            if not path.is_file():
-                raise DataError(
-                    f"task.{name}.data.{split}: file not found: {path}. Fix the path, or set "
-                    f"data_root=<folder> (now {data_root}) to the folder it is relative to."
-                )
-            _check_file(path, source.format)
-            files[split] = str(path)
-        raw = _load_files(files, source.format, cache_dir)
+        files = {split: str(_local_file(name, split, value, data_root)) for split, value in splits.items()}
+        if source.format == "squad":
+            raw = datasets.DatasetDict({split: _load_squad(path) for split, path in files.items()})
+        else:
+            for path in files.values():
+                _check_file(Path(path), source.format)
+            raw = _load_files(files, source.format, cache_dir)
 
-    limits = {"train": source.max_train_examples, "validation": source.max_eval_examples}
-    for split, limit in limits.items():
-        if split in raw and limit is not None:
-            raw[split] = raw[split].select(range(min(limit, len(raw[split]))))
-
+    # Rows are limited before their values are checked, unless validation is held out of
+    # train: then the whole file is split first, so the split does not depend on the limits.
+    if not held_out:
+        raw = _limit_rows(raw, source)
     labels: list[str] = []
     if task.type == "classification":
         labels = [str(label) for label in task.labels] or _labels_in(task, raw["train"])
@@ -99,7 +109,91 @@ def load_raw_task(
         split: _standardize(name, task, dataset, files[split], source.format, labels)
         for split, dataset in raw.items()
     }
+    if held_out:
+        out["train"], out["validation"] = hold_out_validation(
+            out["train"], GROUP_COLUMNS[task.type], source.validation_fraction,
+            source.validation_seed, where=f"task.{name}.data.train ({files['train']})",
+        )
+        out = _limit_rows(out, source)
+        log.info(
+            f"Task {name}: held out {len(out['validation'])} validation rows of the training "
+            f"file (validation_fraction={source.validation_fraction}, seed {source.validation_seed})"
+        )
     return datasets.DatasetDict(out), labels
+
+
+def _local_file(name: str, split: str, value: str, data_root: Path) -> Path:
+    path = (data_root / value).resolve()
+    if not path.is_file():
+        raise DataError(
+            f"task.{name}.data.{split}: file not found: {path}. Fix the path, or set "
+            f"data_root=<folder> (now {data_root}) to the folder it is relative to."
+        )
+    return path
+
+
+def _limit_rows(splits: dict[str, datasets.Dataset], source: DictConfig) -> dict[str, datasets.Dataset]:
+    """Keep the first max_train_examples / max_eval_examples rows of each split."""
+    limits = {"train": source.max_train_examples, "validation": source.max_eval_examples}
+    out = dict(splits)
+    for split, limit in limits.items():
+        if split in out and limit is not None:
+            out[split] = out[split].select(range(min(limit, len(out[split]))))
+    return out
+
+
+def _load_squad(path: str) -> datasets.Dataset:
+    records, counts = read_squad(Path(path))
+    log.info(f"{path}: {counts.summary()}")
+    if not records:
+        raise DataError(
+            f"{path}: no question has a usable answer ({counts.summary()}). Check that the "
+            "answers are spans of their contexts."
+        )
+    return datasets.Dataset.from_list(records)
+
+
+def hold_out_validation(
+    dataset: datasets.Dataset, group_column: str, fraction: float, seed: int, where: str = "train"
+) -> tuple[datasets.Dataset, datasets.Dataset]:
+    """Split a validation part off `dataset`, keeping rows with equal `group_column` together.
+
+    Groups are shuffled with `seed` and taken in that order until they hold at least
+    `fraction` of the rows, so the validation part may be somewhat larger than asked.
+
+    Args:
+        dataset: the training rows, in standard columns.
+        group_column: rows sharing a value of it land on the same side.
+        fraction: share of rows to hold out, between 0 and 1.
+        seed: seeds the shuffle of the groups; the same seed gives the same split.
+        where: the config key and file, for the error message.
+
+    Returns:
+        The remaining training rows and the held-out validation rows, each in file order.
+
+    Raises:
+        DataError: when every group would be held out, leaving nothing to train on.
+    """
+    keys = dataset[group_column]
+    sizes = Counter(keys)
+    order = list(sizes)  # first-appearance order, so the shuffle alone decides the split
+    random.Random(seed).shuffle(order)
+    held_groups: set = set()
+    held_rows = 0
+    for group in order:
+        if held_rows >= fraction * len(keys):
+            break
+        held_groups.add(group)
+        held_rows += sizes[group]
+    if len(held_groups) == len(sizes):
+        raise DataError(
+            f"{where}: holding out {fraction} of {len(keys)} rows takes all {len(sizes)} "
+            f"distinct {group_column!r} value(s), leaving nothing to train on. Lower "
+            "validation_fraction, add rows, or set a validation file."
+        )
+    train_rows = [row for row, key in enumerate(keys) if key not in held_groups]
+    validation_rows = [row for row, key in enumerate(keys) if key in held_groups]
+    return dataset.select(train_rows), dataset.select(validation_rows)
 
 
 def _load_files(files: dict[str, str], fmt: str, cache_dir: str | None) -> datasets.DatasetDict:
@@ -247,6 +341,8 @@ def _standardize(
     labels: list[str],
 ) -> datasets.Dataset:
     """Rename the mapped columns to the standard ones and turn labels into indices."""
+    if fmt == "squad":
+        return dataset  # read_squad writes the standard columns and checks every value
     columns = dict(task.data.columns)
     wanted = STANDARD_COLUMNS[task.type]
     for field in wanted:
@@ -331,9 +427,11 @@ def tokenize_split(
     target_tokenizer = target_tokenizer or tokenizer
     settings = json.dumps(
         [dataset._fingerprint, _tokenizer_digest(tokenizer), _tokenizer_digest(target_tokenizer),
-         task.type, task.max_length, task.get("max_target_length")]
+         task.type, task.max_length, task.get("max_target_length"), task.get("stride")]
     )
     fingerprint = hashlib.sha256(settings.encode()).hexdigest()[:32]
+    if task.type == "qa":
+        return _tokenize_qa(dataset, task, tokenizer, desc, fingerprint)
     text_column = "text" if task.type == "classification" else "source"
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
@@ -349,6 +447,33 @@ def tokenize_split(
         return out
 
     return dataset.map(encode, batched=True, new_fingerprint=fingerprint, desc=desc)
+
+
+def _tokenize_qa(
+    dataset: datasets.Dataset, task: DictConfig, tokenizer: Any, desc: str, fingerprint: str
+) -> datasets.Dataset:
+    """Cut every example into windows (see llmagentos.qa), one row per window.
+
+    Windows are labelled with the example's first answer. ``example_index`` is the
+    example's row in `dataset`.
+    """
+
+    def encode(batch: dict[str, list], indices: list[int]) -> dict[str, list]:
+        try:
+            windows = encode_windows(
+                tokenizer, batch["question"], batch["context"], task.max_length, task.stride,
+                answer_starts=[answers["answer_start"][0] for answers in batch["answers"]],
+                answer_texts=[answers["text"][0] for answers in batch["answers"]],
+            )
+        except QuestionTooLong as err:
+            raise DataError(f"{desc}: question id {batch['id'][err.index]!r}: {err}") from None
+        windows["example_index"] = [indices[i] for i in windows["example_index"]]
+        return windows
+
+    return dataset.map(
+        encode, batched=True, with_indices=True, remove_columns=dataset.column_names,
+        new_fingerprint=fingerprint, desc=desc,
+    )
 
 
 def _tokenizer_digest(tokenizer: Any) -> str:

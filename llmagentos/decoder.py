@@ -2,7 +2,8 @@
 
 Every decoder takes ``hidden`` (N, T, H) and ``mask`` (N, T) for the N examples of its
 task in the batch. ``loss`` returns the mean loss over those examples (over their target
-tokens, for a generator); ``predict`` returns one prediction per example.
+tokens, for a generator); ``predict`` returns one prediction per example (per window, for
+a span head).
 """
 
 from __future__ import annotations
@@ -47,6 +48,44 @@ class ClassificationHead(nn.Module):
     @torch.no_grad()
     def predict(self, hidden: torch.Tensor, mask: torch.Tensor, **_) -> list[int]:
         return self.logits(hidden, mask).argmax(dim=-1).tolist()
+
+
+class SpanHead(nn.Module):
+    """Dropout and a linear layer that scores every token as the answer's start and end."""
+
+    def __init__(self, cfg: DictConfig, hidden_size: int):
+        super().__init__()
+        self.dropout = nn.Dropout(cfg.dropout)
+        self.scorer = nn.Linear(hidden_size, 2)
+
+    def logits(self, hidden: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return start and end logits (N, T), float32, with padding at the float minimum."""
+        scores = self.scorer(self.dropout(hidden)).float()  # (N, T, 2)
+        padding = mask == 0
+        start, end = scores.unbind(dim=-1)
+        floor = torch.finfo(scores.dtype).min
+        return start.masked_fill(padding, floor), end.masked_fill(padding, floor)
+
+    def loss(
+        self, hidden: torch.Tensor, mask: torch.Tensor,
+        start_positions: torch.Tensor, end_positions: torch.Tensor,
+    ) -> torch.Tensor:
+        """Mean of the start and end cross-entropies over the N windows."""
+        start, end = self.logits(hidden, mask)
+        return (F.cross_entropy(start, start_positions) + F.cross_entropy(end, end_positions)) / 2
+
+    @torch.no_grad()
+    def predict(self, hidden: torch.Tensor, mask: torch.Tensor, **_) -> list[tuple[list[float], list[float]]]:
+        """Return each window's start and end logits over its real tokens (padding cut off).
+
+        llmagentos.qa.pick_best_spans turns them into answers.
+        """
+        start, end = self.logits(hidden, mask)
+        lengths = mask.sum(dim=1).tolist()
+        return [
+            (start[row, :length].tolist(), end[row, :length].tolist())
+            for row, length in enumerate(lengths)
+        ]
 
 
 class Generator(nn.Module):
@@ -180,4 +219,6 @@ def build_decoder(
     if cfg.type == "generator":
         bos, eos, pad = tokenizer_ids
         return Generator(cfg, encoder_size, vocab_size, bos, eos, pad, model_config)
-    raise ValueError(f"unknown decoder type {cfg.type!r}; use classifier or generator")
+    if cfg.type == "span":
+        return SpanHead(cfg, encoder_size)
+    raise ValueError(f"unknown decoder type {cfg.type!r}; use classifier, generator or span")

@@ -83,7 +83,8 @@ class MultiTaskModel(nn.Module):
     @torch.no_grad()
     def predict_batch(self, task: str, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                       **generation) -> list:
-        """Predict for a batch of one task: label indices or generated token ids."""
+        """Predict for a batch of one task: label indices, generated token ids, or per
+        window the start and end logits of a span head (see llmagentos.qa)."""
         hidden = self.encoder(input_ids, attention_mask)
         return self.router.decoders[task].predict(hidden, attention_mask, **generation)
 
@@ -174,7 +175,10 @@ def model_spec(cfg: DictConfig, labels: dict[str, list[str]]) -> dict[str, Any]:
             "loss_weight": task.loss_weight,
             "source_lang": task.source_lang,
             "target_lang": task.target_lang,
+            "lang": task.lang,
             "max_length": task.max_length,
+            "stride": task.stride,
+            "max_answer_length": task.max_answer_length,
             "generation": OmegaConf.to_container(task.generation, resolve=True),
         }
     return {"encoder": OmegaConf.to_container(cfg.encoder, resolve=True), "tasks": tasks}

@@ -35,8 +35,9 @@ from tqdm.auto import tqdm
 from llmagentos.data import TaskData, load_raw_task, resolve_data_root, tokenize_split
 from llmagentos.errors import ConfigError, RunFolderError
 from llmagentos.logger import MetricLogger, tracker_init_kwargs
-from llmagentos.metrics import classification_scores, translation_scores
+from llmagentos.metrics import classification_scores, qa_scores, translation_scores
 from llmagentos.model import MultiTaskModel, model_spec
+from llmagentos.qa import best_window_span, merge_window_spans
 from llmagentos.sampler import MixedBatchSampler, task_weights
 from llmagentos.tokenizer import (
     generation_ids, load_tokenizer, pad_inputs, tokenizer_from_json, train_tokenizer,
@@ -54,7 +55,12 @@ logging.getLogger("accelerate.utils.other").setLevel(logging.ERROR)
 CHECKPOINT_PATTERN = re.compile(r"checkpoint_(\d+)$")
 # Files a run writes into its folder. They are written only once training starts, so a
 # run that fails on its config or data leaves the folder free for the next attempt.
-RUN_FILES = ("config.yaml", "tokenizer", "metrics.jsonl", "checkpoints", "model", "results.json")
+RUN_FILES = (
+    "config.yaml", "tokenizer", "metrics.jsonl", "checkpoints", "model", "results.json", "predictions",
+)
+# Target columns that collate reads: label (classification), target_ids (translation),
+# start_positions and end_positions (qa).
+TARGET_COLUMNS = ("label", "target_ids", "start_positions", "end_positions")
 
 
 @dataclass
@@ -100,6 +106,8 @@ class Trainer:
         self.started = time.perf_counter()
         self.state = TrainState()
         self.grad_norm: torch.Tensor | None = None
+        # QA only: per task, question id -> answer text of the latest evaluation.
+        self.answers: dict[str, dict[str, str]] = {}
 
     # -- the pipeline ------------------------------------------------------------------
 
@@ -173,6 +181,7 @@ class Trainer:
             (self.run_dir / "results.json").write_text(
                 json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
             )
+            self._write_predictions()
             log.info(f"Saved the model to {self.run_dir / 'model'} and results.json", main_process_only=True)
         return final
 
@@ -191,6 +200,19 @@ class Trainer:
         OmegaConf.save(self.cfg, path, resolve=True)
         if self.cfg.encoder.type != "hf" and not self.cfg.resume:
             self.tokenizer.save_pretrained(self.run_dir / "tokenizer")
+
+    def _write_predictions(self) -> None:
+        """Save each QA task's final answers as predictions/<task>.json, {question id: text}.
+
+        That is the prediction file the official SQuAD v1.1 and CMRC 2018 evaluation
+        scripts read, so they can score the same answers.
+        """
+        for name, answers in self.answers.items():
+            folder = self.run_dir / "predictions"
+            folder.mkdir(exist_ok=True)
+            (folder / f"{name}.json").write_text(
+                json.dumps(answers, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+            )
 
     def close(self) -> None:
         self.accelerator.end_training()
@@ -214,14 +236,16 @@ class Trainer:
         multipliers = [cfg.task[t.name].sampling_weight for t in self.tasks]
         weights = task_weights(sizes, cfg.data.sampler, cfg.data.temperature, multipliers)
         for task, size, weight in zip(self.tasks, sizes, weights):
+            # A QA example is cut into windows of max_length tokens; the sampler draws windows.
+            unit = "windows" if task.type == "qa" else "examples"
             log.info(
-                f"Task {task.name} ({task.type}): {size} training examples, "
+                f"Task {task.name} ({task.type}): {size} training {unit}, "
                 f"{len(task.validation) if task.validation is not None else 0} validation, "
                 f"sampling weight {weight:.3f}",
                 main_process_only=True,
             )
         self.train_rows = [
-            {key: t.train[key] for key in ("input_ids", "label", "target_ids") if key in t.train.column_names}
+            {key: t.train[key] for key in ("input_ids", *TARGET_COLUMNS) if key in t.train.column_names}
             for t in self.tasks
         ]
         return MixedBatchSampler(
@@ -361,6 +385,10 @@ class Trainer:
                 continue
             mine = list(range(accelerator.process_index, len(task.validation), accelerator.num_processes))
             predictions = self._predict_rows(model, task, mine)
+            if task.type == "qa":
+                # Reduce each window's logits to its best span here, so that only small
+                # (score, characters) records are gathered across processes.
+                predictions = self._window_spans(task, mine, predictions)
             # gather_object concatenates the processes' lists: every index appears once.
             gathered = dict(gather_object(list(zip(mine, predictions))))
             ordered = [gathered[i] for i in range(len(task.validation))]
@@ -384,11 +412,29 @@ class Trainer:
             autocast=self.accelerator.autocast, **generation,
         )
 
+    def _window_spans(self, task: TaskData, rows: list[int], logits: list) -> list:
+        """Return the best span candidate of each of these validation windows."""
+        if not rows:
+            return []
+        offsets = task.validation.select(rows)["offsets"]
+        max_answer_length = self.cfg.task[task.name].max_answer_length
+        return [
+            best_window_span(start, end, window_offsets, max_answer_length)
+            for (start, end), window_offsets in zip(logits, offsets)
+        ]
+
     def _score(self, task: TaskData, predictions: list) -> dict[str, float]:
         """Compute the metrics the task config lists (all of its type's when it lists none)."""
         task_cfg = self.cfg.task[task.name]
         if task.type == "classification":
             scores = classification_scores(predictions, task.validation["label"], len(task.labels))
+        elif task.type == "qa":
+            examples = task.validation_examples
+            answers = merge_window_spans(predictions, task.validation["example_index"], examples["context"])
+            texts = [answer.text for answer in answers]
+            self.answers[task.name] = dict(zip(examples["id"], texts))
+            references = [gold["text"] for gold in examples["answers"]]
+            scores = qa_scores(texts, references, task_cfg.lang)
         else:
             hypotheses = self.unwrapped.decode(task.name, predictions)
             scores = translation_scores(hypotheses, task.validation["target"], task_cfg.target_lang)
@@ -480,9 +526,10 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
                 )
                 for split, dataset in splits.items()
             }
+            examples = splits.get("validation") if task.type == "qa" else None
             tasks.append(TaskData(
                 name, task.type, tokenized["train"], tokenized.get("validation"), labels,
-                target_tokenizer,
+                target_tokenizer, examples,
             ))
     return tasks, tokenizer
 
@@ -508,12 +555,18 @@ def _build_tokenizer(cfg: DictConfig, raw: dict, run_dir: Path, accelerator: Acc
     return tokenizer_from_json(broadcast_object_list(state)[0])
 
 
+TEXT_COLUMNS = {"classification": ("text",), "translation": ("source", "target"), "qa": ("question", "context")}
+
+
 def _training_texts(cfg: DictConfig, raw: dict) -> list[str]:
     texts = []
     for name, (splits, _) in raw.items():
-        columns = ("text",) if cfg.task[name].type == "classification" else ("source", "target")
-        for column in columns:
-            texts.extend(splits["train"][column])
+        for column in TEXT_COLUMNS[cfg.task[name].type]:
+            values = splits["train"][column]
+            if column == "context":
+                # Several questions share one context, which is counted once.
+                values = list(dict.fromkeys(values))
+            texts.extend(values)
     return texts
 
 
@@ -524,6 +577,8 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
     targets of its rows in batch order. Classification targets are ``labels`` (N,).
     Translation targets are ``decoder_input_ids`` ([BOS] + target),
     ``decoder_attention_mask`` and ``labels`` (target + [EOS], -100 on padding), each (N, L).
+    QA targets are ``start_positions`` and ``end_positions`` (N,), token positions in
+    each window (0, the [CLS] token, where the window lacks the answer).
     """
     batch = pad_inputs([example["input_ids"] for _, example in items], tokenizer.pad_token_id)
     batch["task_ids"] = torch.tensor([task for task, _ in items], dtype=torch.long)
@@ -534,6 +589,11 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
             continue
         if task.type == "classification":
             batch["targets"][task.name] = {"labels": torch.tensor([e["label"] for e in examples])}
+            continue
+        if task.type == "qa":
+            batch["targets"][task.name] = {
+                key: torch.tensor([e[key] for e in examples]) for key in ("start_positions", "end_positions")
+            }
             continue
         bos, eos, pad = generation_ids(task.target_tokenizer or tokenizer)
         longest = max(len(e["target_ids"]) for e in examples) + 1

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from tests.conftest import REPO, TINY_ENCODER, TINY_RUN, run_cli, tiny_task
+from tests.squad_data import write_squad
 
 BOTH = ["classification", "translation"]
 
@@ -112,6 +113,60 @@ def test_two_processes_on_cpu(tmp_path, launcher):
     # Both processes' batches are counted: 6 steps x 2 processes x 8 examples.
     seen = sum(task["examples_seen"] for task in results["tasks"].values())
     assert seen == 6 * 2 * 8
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU (gloo) path")
+def test_two_process_qa_scores_match_one_process(tmp_path):
+    from omegaconf import OmegaConf
+
+    from llmagentos.data import load_raw_task
+    from llmagentos.metrics import qa_scores
+    from llmagentos.model import MultiTaskModel
+    from llmagentos.qa import encode_windows, pick_best_spans
+    from llmagentos.trainer import pad_inputs
+
+    write_squad(tmp_path / "data" / "squad_v1.1" / "dev-v1.1.json")
+    result = run_cli(
+        ["task=squad", f"data_root={tmp_path / 'data'}", *TINY_ENCODER, *TINY_RUN,
+         "task.squad.max_length=48", "task.squad.stride=16",
+         "task.squad.data.validation_fraction=0.25", f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=REPO, timeout=600, launcher=LAUNCHERS["torchrun"],
+    )
+    output = result.stderr + result.stdout
+    assert result.returncode == 0, output[-4000:]
+    assert "2 process(es)" in output
+
+    # Score the saved model on the held-out questions in this one process.
+    cfg = OmegaConf.load(tmp_path / "run" / "config.yaml")
+    examples = load_raw_task("squad", cfg.task.squad, tmp_path / "data")[0]["validation"]
+    model = MultiTaskModel.from_pretrained(tmp_path / "run" / "model")
+    windows = encode_windows(model.tokenizer, examples["question"], examples["context"], 48, 16)
+    batch = pad_inputs(windows["input_ids"], model.tokenizer.pad_token_id)
+    logits = model.predict_batch("squad", batch["input_ids"], batch["attention_mask"])
+    answers = pick_best_spans(logits, windows, examples["context"], cfg.task.squad.max_answer_length)
+    expected = qa_scores([a.text for a in answers], [g["text"] for g in examples["answers"]], "en")
+    saved = json.loads((tmp_path / "run" / "predictions" / "squad.json").read_text(encoding="utf-8"))
+    assert saved == {id_: answer.text for id_, answer in zip(examples["id"], answers)}
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["tasks"]["squad"]["exact_match"] == pytest.approx(expected["exact_match"])
+    assert results["tasks"]["squad"]["f1"] == pytest.approx(expected["f1"])
+
+
+def test_malformed_squad_file_reported(tmp_path):
+    path = tmp_path / "data" / "squad_v1.1" / "dev-v1.1.json"
+    write_squad(path)
+    document = json.loads(path.read_text(encoding="utf-8"))
+    document["data"][2]["paragraphs"][0]["qas"][1]["answers"][0]["answer_start"] = "12"
+    path.write_text(json.dumps(document), encoding="utf-8")
+
+    result = run_cli(
+        ["task=squad", f"data_root={tmp_path / 'data'}", f"hydra.run.dir={tmp_path / 'run'}"],
+        cwd=REPO,
+    )
+
+    assert result.returncode == 1
+    assert f"{path}: data[2].paragraphs[0].qas[1].answers[0].answer_start is '12'" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_failed_job_does_not_stop_sweep(tmp_path):

@@ -227,3 +227,15 @@ def test_json_list_of_records(tmp_path):
 
     assert splits["train"]["text"] == ["这部电影太棒了！", "太差了"]
     assert splits["train"]["label"] == [0, 1]
+
+
+def test_held_out_validation_keeps_equal_texts_together(tmp_path):
+    texts = [f"评论{i % 10}" for i in range(40)]  # every text occurs four times
+    write_lines(tmp_path / "train.jsonl", [good_line(t, "正面" if i % 2 else "负面") for i, t in enumerate(texts)])
+    cfg = task_config(validation=None, validation_fraction=0.2, validation_seed=1)
+
+    splits, _ = load_raw_task("sentiment", cfg, tmp_path)
+
+    assert len(splits["validation"]) == 8  # two texts of four rows each reach 20% of 40
+    assert len(splits["train"]) == 32
+    assert not set(splits["train"]["text"]) & set(splits["validation"]["text"])
