@@ -4,6 +4,7 @@
     model = LLMAgentOS.from_pretrained("outputs/2026-12-05/10-00-00")
     model.predict("文本分类", "这部电影太棒了！")            # '正面'
     model.predict("机器翻译", ["我爱你。", "谢谢！"])         # ['I love you.', 'Thank you!']
+    model.predict("问答", {"question": "谁写了这本书？", "context": "这本书是鲁迅写的。"})  # '鲁迅'
 
 This module needs only the saved model folder: it imports nothing of the training side
 (no Hydra, accelerate or trackers) and writes no files.
@@ -17,13 +18,16 @@ from typing import Any
 import torch
 
 from llmagentos.model import CONFIG_FILE, MultiTaskModel
+from llmagentos.qa import encode_windows, pick_best_spans
 from llmagentos.tokenizer import encode_texts
 
 # Names every task answers to by its type, besides its own name and configured aliases.
 TYPE_ALIASES = {
     "classification": ("classification", "文本分类", "text classification"),
     "translation": ("translation", "机器翻译", "machine translation"),
+    "qa": ("qa", "问答", "阅读理解", "question answering"),
 }
+QA_FIELDS = ("question", "context")
 
 
 class LLMAgentOS:
@@ -101,49 +105,79 @@ class LLMAgentOS:
         raise KeyError(f"unknown task {name!r}. Tasks and their aliases: {known}")
 
     def predict(
-        self, task: str, inputs: str | list[str], *, batch_size: int = 32,
+        self, task: str, inputs: Any, *, batch_size: int = 32,
         num_beams: int | None = None, max_new_tokens: int | None = None,
     ) -> Any:
         """Predict for one input or a list of inputs of one task.
 
         Args:
-            task: task name, alias (``文本分类``, ``机器翻译``) or type (``classification``).
-            inputs: a text, or a list of texts.
-            batch_size: examples per forward pass.
+            task: task name, alias (``文本分类``, ``机器翻译``, ``问答``) or type.
+            inputs: one input or a list of them. An input is a text, or for question
+                answering a ``{"question": ..., "context": ...}`` dict.
+            batch_size: examples (question answering: context windows) per forward pass.
             num_beams, max_new_tokens: override the task's saved generation settings.
 
         Returns:
             For one input, its prediction; for a list, a list in the same order. A
-            classification prediction is the label name; a generated one is its text.
+            classification prediction is the label name, an answer is the span of the
+            context, and a generated prediction is its text.
 
         Raises:
             KeyError: for an unknown or ambiguous task.
-            ValueError: for an input that is not a non-empty text.
+            ValueError: for an input of the wrong form or an empty text.
         """
         name = self.resolve_task(task)
-        single = isinstance(inputs, str)
-        texts = [inputs] if single else list(inputs)
-        check_texts(texts)
         spec = self.model.spec["tasks"][name]
-        generation = {}
-        if spec["type"] != "classification":
-            generation = dict(spec.get("generation") or {})
-            if num_beams is not None:
-                generation["num_beams"] = num_beams
-            if max_new_tokens is not None:
-                generation["max_new_tokens"] = max_new_tokens
-        predictions = []
-        if texts:
-            sequences = encode_texts(self.model.tokenizer, texts, spec["max_length"])
+        single = isinstance(inputs, (str, dict))
+        items = [inputs] if single else list(inputs)
+        check_inputs(spec["type"], items)
+        if not items:
+            return []
+        if spec["type"] == "qa":
+            predictions = self._answer(name, items, batch_size)
+        else:
+            generation = {}
+            if spec["type"] != "classification":
+                generation = dict(spec.get("generation") or {})
+                if num_beams is not None:
+                    generation["num_beams"] = num_beams
+                if max_new_tokens is not None:
+                    generation["max_new_tokens"] = max_new_tokens
+            sequences = encode_texts(self.model.tokenizer, items, spec["max_length"])
             raw = self.model.predict_sequences(name, sequences, batch_size, **generation)
             predictions = self.model.decode(name, raw)
         return predictions[0] if single else predictions
 
+    def _answer(self, task: str, items: list[dict[str, str]], batch_size: int) -> list[str]:
+        """Answer each question with a span of its context, over windows of long contexts."""
+        spec = self.model.spec["tasks"][task]
+        contexts = [item["context"] for item in items]
+        windows = encode_windows(
+            self.model.tokenizer, [item["question"] for item in items], contexts,
+            spec["max_length"], spec["stride"],
+        )
+        logits = self.model.predict_sequences(task, windows["input_ids"], batch_size)
+        return [answer.text for answer in pick_best_spans(logits, windows, contexts, spec["max_answer_length"])]
 
-def check_texts(texts: list[Any]) -> None:
-    """Raise ValueError naming the first input that is not a non-empty text."""
-    for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise ValueError(f"input {index} is a {type(text).__name__}, not a text: {str(text)[:60]}")
-        if not text.strip():
-            raise ValueError(f"input {index} is empty; give each input some text")
+
+def check_inputs(task_type: str, items: list[Any]) -> None:
+    """Raise ValueError naming the first input that does not fit the task type.
+
+    Question answering takes dicts with non-empty "question" and "context" texts; every
+    other task type takes non-empty texts.
+    """
+    for index, item in enumerate(items):
+        if task_type == "qa":
+            if not isinstance(item, dict) or not all(isinstance(item.get(f), str) for f in QA_FIELDS):
+                raise ValueError(
+                    f'input {index} must be a {{"question": ..., "context": ...}} object of texts '
+                    f"for a question-answering task, got {str(item)[:60]}"
+                )
+            texts = [(f"input {index} {field}", item[field]) for field in QA_FIELDS]
+        elif not isinstance(item, str):
+            raise ValueError(f"input {index} is a {type(item).__name__}, not a text: {str(item)[:60]}")
+        else:
+            texts = [(f"input {index}", item)]
+        for where, text in texts:
+            if not text.strip():
+                raise ValueError(f"{where} is empty; give each input some text")

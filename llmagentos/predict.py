@@ -4,8 +4,9 @@
     python -m llmagentos.predict RUN --task 机器翻译 --input sentences.jsonl --output out.jsonl
     cat sentences.jsonl | python -m llmagentos.predict RUN --task translation
 
-Each input line is a JSON object with a "text" field (other fields are copied through)
-or a JSON string. Each output line is the input object with a "prediction" field added.
+Each input line is a JSON object with a "text" field, or "question" and "context" fields
+for a question-answering task (other fields are copied through), or a JSON string. Each
+output line is the input object with a "prediction" field added.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from llmagentos.inference import LLMAgentOS
+from llmagentos.inference import QA_FIELDS, LLMAgentOS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,12 +38,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def read_records(stream: TextIO, where: str) -> list[dict[str, Any]]:
-    """Parse JSONL inputs into objects with a "text" field.
+def read_records(stream: TextIO, where: str, fields: tuple[str, ...] = ("text",)) -> list[dict[str, Any]]:
+    """Parse JSONL inputs into objects that hold each of `fields` as a non-empty text.
+
+    A line holding a JSON string stands for ``{"text": <string>}``.
 
     Raises:
         ValueError: naming the line of the first malformed record and the fix.
     """
+    wanted = " and ".join(f'"{f}"' for f in fields)
     records = []
     for number, line in enumerate(stream, start=1):
         if not line.strip():
@@ -53,13 +57,17 @@ def read_records(stream: TextIO, where: str) -> list[dict[str, Any]]:
             raise ValueError(f"{where}:{number}: invalid JSON ({err.msg}): {line.strip()[:60]}") from None
         if isinstance(record, str):
             record = {"text": record}
-        if not isinstance(record, dict) or not isinstance(record.get("text"), str) or not record["text"].strip():
+        if not isinstance(record, dict) or not all(_is_text(record.get(f)) for f in fields):
             raise ValueError(
-                f'{where}:{number}: expected an object with a non-empty "text" field, or a JSON '
-                f"string; got {line.strip()[:60]}"
+                f"{where}:{number}: expected a JSON object with non-empty text in {wanted}; "
+                f"got {line.strip()[:60]}"
             )
         records.append(record)
     return records
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,18 +75,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.output is not None and args.output.exists():
             raise ValueError(f"{args.output} already exists; choose a new --output file")
+        if args.input is not None and not args.input.is_file():
+            raise ValueError(f"--input {args.input}: no such file")
+        model = LLMAgentOS.from_pretrained(args.model, device=args.device)
+        task = model.resolve_task(args.task)
+        is_qa = model.model.spec["tasks"][task]["type"] == "qa"
+        fields = QA_FIELDS if is_qa else ("text",)
         if args.text is not None:
+            if is_qa:
+                raise ValueError("--text gives one text, but a question-answering task needs "
+                                 'objects with "question" and "context": use --input or standard input')
             records = [{"text": args.text}]
         elif args.input is not None:
-            if not args.input.is_file():
-                raise ValueError(f"--input {args.input}: no such file")
             with args.input.open(encoding="utf-8") as stream:
-                records = read_records(stream, str(args.input))
+                records = read_records(stream, str(args.input), fields)
         else:
-            records = read_records(sys.stdin, "<stdin>")
-        model = LLMAgentOS.from_pretrained(args.model, device=args.device)
+            records = read_records(sys.stdin, "<stdin>", fields)
+        inputs = [{f: r[f] for f in fields} if is_qa else r["text"] for r in records]
         predictions = model.predict(
-            args.task, [r["text"] for r in records], batch_size=args.batch_size,
+            task, inputs, batch_size=args.batch_size,
             num_beams=args.num_beams, max_new_tokens=args.max_new_tokens,
         )
     except (ValueError, KeyError, FileNotFoundError) as err:

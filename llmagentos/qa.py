@@ -4,7 +4,7 @@ These are pure functions of raw inputs and a fast tokenizer, used by the trainer
 usable on their own for inference:
 
     windows = encode_windows(tokenizer, questions, contexts, max_length=384, stride=128)
-    batch = pad_inputs(windows["input_ids"], tokenizer.pad_token_id)  # llmagentos.trainer
+    batch = pad_inputs(windows["input_ids"], tokenizer.pad_token_id)  # llmagentos.tokenizer
     logits = model.predict_batch(task, batch["input_ids"], batch["attention_mask"])
     answers = pick_best_spans(logits, windows, contexts, max_answer_length=30)
 

@@ -6,7 +6,8 @@
     # {"task":"classification","predictions":"正面"}
 
 POST /predict takes {"task", "inputs", optional "num_beams" and "max_new_tokens"};
-"inputs" is one text or a list, and "predictions" answers in kind. GET /health lists the
+"inputs" is one input or a list, and "predictions" answers in kind. An input is a text,
+or {"question": ..., "context": ...} for a question-answering task. GET /health lists the
 tasks and their aliases. Requests that arrive together for the same task and settings
 are answered by one batched forward pass. An unknown task or a bad input gets a 400 with
 the reason, a malformed body a 422; the server keeps serving either way.
@@ -24,14 +25,16 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from llmagentos.inference import LLMAgentOS, check_texts
+from llmagentos.inference import LLMAgentOS, check_inputs
 
 log = logging.getLogger(__name__)
 
 
 class PredictRequest(BaseModel):
     task: str = Field(description="task name, alias (文本分类, 机器翻译) or type")
-    inputs: str | list[str] = Field(description="one text, or a list of texts")
+    inputs: str | dict[str, str] | list[str | dict[str, str]] = Field(
+        description='one input or a list; an input is a text, or {"question", "context"} for QA'
+    )
     num_beams: int | None = Field(default=None, ge=1)
     max_new_tokens: int | None = Field(default=None, ge=1)
 
@@ -39,7 +42,7 @@ class PredictRequest(BaseModel):
 @dataclass
 class _Pending:
     key: tuple  # (task, num_beams, max_new_tokens): requests that may share a batch
-    texts: list[str]
+    items: list[Any]  # texts, or question-answering dicts
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
@@ -59,9 +62,9 @@ class Batcher:
         self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self.batches = 0  # forward-pass batches run so far, reported by /health
 
-    async def predict(self, task: str, texts: list[str], num_beams: int | None = None,
+    async def predict(self, task: str, items: list[Any], num_beams: int | None = None,
                       max_new_tokens: int | None = None) -> list[Any]:
-        pending = _Pending((task, num_beams, max_new_tokens), texts)
+        pending = _Pending((task, num_beams, max_new_tokens), items)
         await self.queue.put(pending)
         return await pending.done
 
@@ -71,11 +74,11 @@ class Batcher:
             group = [await self.queue.get()]
             group += await self._joiners(group[0])
             self.batches += 1
-            texts = [text for pending in group for text in pending.texts]
+            items = [item for pending in group for item in pending.items]
             task, num_beams, max_new_tokens = group[0].key
             try:
                 predictions = await asyncio.to_thread(
-                    self.model.predict, task, texts, batch_size=self.max_batch_size,
+                    self.model.predict, task, items, batch_size=self.max_batch_size,
                     num_beams=num_beams, max_new_tokens=max_new_tokens,
                 )
             except Exception as err:  # noqa: BLE001 - the requests get the error, the server lives on
@@ -85,12 +88,12 @@ class Batcher:
                 continue
             start = 0
             for pending in group:
-                pending.done.set_result(predictions[start : start + len(pending.texts)])
-                start += len(pending.texts)
+                pending.done.set_result(predictions[start : start + len(pending.items)])
+                start += len(pending.items)
 
     async def _joiners(self, first: _Pending) -> list[_Pending]:
         """Take queued requests with the same key as `first`, waiting up to max_wait_s."""
-        joined, size, others = [], len(first.texts), []
+        joined, size, others = [], len(first.items), []
         deadline = asyncio.get_running_loop().time() + self.max_wait_s
         while size < self.max_batch_size:
             remaining = deadline - asyncio.get_running_loop().time()
@@ -98,9 +101,9 @@ class Batcher:
                 pending = await asyncio.wait_for(self.queue.get(), timeout=max(remaining, 0))
             except TimeoutError:
                 break
-            if pending.key == first.key and size + len(pending.texts) <= self.max_batch_size:
+            if pending.key == first.key and size + len(pending.items) <= self.max_batch_size:
                 joined.append(pending)
-                size += len(pending.texts)
+                size += len(pending.items)
             else:
                 others.append(pending)
         for pending in others:  # back in the queue, for the next batch
@@ -127,16 +130,16 @@ def create_app(model: LLMAgentOS, max_batch_size: int = 32, max_wait_s: float = 
 
     @app.post("/predict")
     async def predict(request: PredictRequest) -> dict[str, Any]:
-        single = isinstance(request.inputs, str)
-        texts = [request.inputs] if single else request.inputs
+        single = isinstance(request.inputs, (str, dict))
+        items = [request.inputs] if single else request.inputs
         try:
             task = model.resolve_task(request.task)
-            check_texts(texts)
+            check_inputs(model.model.spec["tasks"][task]["type"], items)
         except KeyError as err:
             raise HTTPException(status_code=400, detail=err.args[0]) from None
         except ValueError as err:
             raise HTTPException(status_code=400, detail=str(err)) from None
-        predictions = await batcher.predict(task, texts, request.num_beams, request.max_new_tokens)
+        predictions = await batcher.predict(task, items, request.num_beams, request.max_new_tokens)
         return {"task": task, "predictions": predictions[0] if single else predictions}
 
     return app

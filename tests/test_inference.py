@@ -126,7 +126,7 @@ def test_predict_command_reports_bad_input(run_dir, tmp_path, capsys, monkeypatc
     inputs.write_text('{"text": "好"}\n{"text": 5}\n', encoding="utf-8")
     code, _, err = predict_cli(capsys, monkeypatch, str(run_dir), "--task", "文本分类", "--input", str(inputs))
     assert code == 2
-    assert f'{inputs}:2: expected an object with a non-empty "text" field' in err
+    assert f'{inputs}:2: expected a JSON object with non-empty text in "text"' in err
 
     code, _, err = predict_cli(capsys, monkeypatch, str(run_dir), "--task", "问答", "--text", "好")
     assert code == 2

@@ -7,6 +7,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from llmagentos import LLMAgentOS
 from llmagentos.config import TaskConfig, validate_config
 from llmagentos.data import hold_out_validation, load_raw_task
 from llmagentos.decoder import SpanHead
@@ -23,9 +24,8 @@ from llmagentos.qa import (
     pick_best_spans,
 )
 from llmagentos.squad import read_squad
-from llmagentos.tokenizer import train_tokenizer
+from llmagentos.tokenizer import pad_inputs, train_tokenizer
 from llmagentos.train import train
-from llmagentos.trainer import pad_inputs
 from tests.conftest import REPO, TINY_ENCODER, TINY_RUN
 from tests.squad_data import write_squad
 
@@ -408,6 +408,16 @@ def test_qa_run_scores_and_reloads(compose_config, tmp_path):
     assert len(answers) == 1
     assert answers[0].text and answers[0].text in contexts[0]
     assert contexts[0][answers[0].start :].startswith(answers[0].text)
+
+    # The public API gives the same answer, by alias, for one input or a list.
+    api = LLMAgentOS.from_pretrained(tmp_path / "run")
+    question = {"question": "Where was Ada born?", "context": contexts[0]}
+    assert api.predict("问答", question) == answers[0].text
+    assert api.predict("question answering", [question, question]) == [answers[0].text] * 2
+    with pytest.raises(ValueError, match=r'input 0 must be a \{"question": ..., "context": ...\} object'):
+        api.predict("squad", "Where was Ada born?")
+    with pytest.raises(ValueError, match="input 1 context is empty"):
+        api.predict("squad", [question, {"question": "Who?", "context": " "}])
 
 
 def test_qa_loss_falls_on_fixed_seed(compose_config, tmp_path):
