@@ -58,8 +58,8 @@ class ClassifierDecoderConfig:
 
 @dataclass
 class LoraAdapterConfig:
-    # LoRA adapters (through peft) on a pretrained generator: only they, the bridge and
-    # any added cross-attention layers train, the pretrained weights stay fixed.
+    # LoRA adapters (through peft) on a pretrained generator. Only the adapters, the
+    # bridge and any added cross-attention layers train.
     enabled: bool = False
     rank: int = 8  # rank r of each low-rank update
     alpha: float = 16.0  # the update is scaled by alpha / rank
@@ -75,12 +75,12 @@ class GeneratorDecoderConfig:
     # gpt2: GPT2LMHeadModel; bert_generation: BertGenerationDecoder. Used only when
     # neither pretrained, package nor gguf_file is set.
     architecture: Literal["gpt2", "bert_generation"] = "gpt2"
-    # How the decoder reads the encoder states. cross_attention: cross-attention layers
-    # (GPT-2 and BERT-style decoders only); prefix: the states, projected to the decoder
-    # width, are prepended to the input embeddings (any causal LM).
+    # How the decoder reads the encoder states. cross_attention: cross-attention layers,
+    # which only GPT-2 and BERT-style decoders have. prefix: the states, projected to the
+    # decoder width, are prepended to the input embeddings, which works for any causal LM.
     bridge: Literal["cross_attention", "prefix"] = "cross_attention"
     pretrained: Optional[str] = None  # hub name or folder; None builds from the sizes below
-    # An installed Python package whose folder holds the checkpoint, in place of pretrained.
+    # An installed Python package whose folder contains the checkpoint, in place of pretrained.
     package: Optional[str] = None
     # A GGUF file in the pretrained or package folder (or a path to one), converted once
     # into a plain model folder under $LLMAGENTOS_CACHE (default ~/.cache/llmagentos).
@@ -361,6 +361,7 @@ def _check_generator(task_key: str, task: DictConfig, problems: list[str]) -> No
         )
     if is_pretrained(decoder):
         return  # sizes and positions come from the checkpoint
+
     random_weights = "this decoder starts from random weights (pretrained, package and gguf_file are null)"
     if decoder.get("freeze"):
         problems.append(
@@ -372,12 +373,14 @@ def _check_generator(task_key: str, task: DictConfig, problems: list[str]) -> No
             f"{key}.lora.enabled=true: LoRA adapts pretrained weights, but {random_weights}. "
             f"Set {key}.pretrained, or {key}.lora.enabled=false."
         )
+
     decoder = _fill(decoder, GeneratorDecoderConfig)  # a file may leave sizes at their defaults
     if decoder.hidden_size % decoder.num_heads:
         problems.append(
             f"{key}.hidden_size={decoder.hidden_size} is not divisible by "
             f"{key}.num_heads={decoder.num_heads}. Change one of them."
         )
+
     target = task.get("max_target_length", TaskConfig.max_target_length)
     new_tokens = task.get("generation", {}).get("max_new_tokens", GenerationConfig.max_new_tokens)
     # The decoder reads [BOS] plus up to max(target, new tokens) positions, after the

