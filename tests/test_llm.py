@@ -128,6 +128,25 @@ def test_lora_trains_only_adapters_and_bridge(compose_config, tiny_llama, tmp_pa
     assert all(weight.abs().sum() > 0 for weight in lora_b)  # initialized to zero, then trained
 
 
+def test_lora_run_resumes_exactly(compose_config, tiny_llama, tmp_path):
+    pytest.importorskip("peft", reason='LoRA needs `pip install -e ".[llm]"`')
+    overrides = llm_overrides(
+        tiny_llama, "trainer.max_steps=4", "trainer.checkpoint_every=2", "trainer.eval_every=1000",
+        "trainer.log_every=2",
+    )
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    train(compose_config(overrides), whole)
+    train(compose_config([*overrides, "trainer.stop_after_steps=2"]), parts)
+
+    train(compose_config([*overrides, f"resume={parts}"]), parts)
+
+    expected = load_file(whole / "model" / "model.safetensors")
+    actual = load_file(parts / "model" / "model.safetensors")
+    assert expected.keys() == actual.keys()
+    for name in expected:
+        torch.testing.assert_close(actual[name], expected[name], msg=name)
+
+
 def test_prefix_padding_changes_nothing(tiny_llama):
     from llmagentos.decoder import Generator
     from llmagentos.tokenizer import generation_ids, load_tokenizer
