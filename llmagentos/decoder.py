@@ -74,6 +74,7 @@ class Generator(nn.Module):
     ):
         super().__init__()
         self.bos_token_id, self.eos_token_id, self.pad_token_id = bos_token_id, eos_token_id, pad_token_id
+        # Models saved before the bridge key existed all used cross-attention.
         self.prefix = cfg.get("bridge", "cross_attention") == "prefix"
         added: set[nn.Parameter] = set()
         if model_config is not None:

