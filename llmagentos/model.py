@@ -22,6 +22,8 @@ from transformers import PreTrainedTokenizerBase
 
 from llmagentos.decoder import build_decoder
 from llmagentos.encoder import TransformerEncoder, build_encoder
+from llmagentos.errors import ConfigError
+from llmagentos.llm import count_parameters, freeze
 from llmagentos.router import TaskRouter
 from llmagentos.tokenizer import generation_ids, load_tokenizer, pad_inputs
 
@@ -57,14 +59,19 @@ class MultiTaskModel(nn.Module):
             self.encoder = TransformerEncoder.from_model_config(spec["encoder_model_config"])
         else:
             self.encoder = build_encoder(encoder_cfg, vocab_size, tokenizer.pad_token_id)
+        if encoder_cfg.get("freeze"):
+            freeze(self.encoder)
         decoders = {}
         for name, task in spec["tasks"].items():
             target_tokenizer = self.target_tokenizer(name)
-            decoders[name] = build_decoder(
-                OmegaConf.create(task["decoder"]), self.encoder.hidden_size,
-                len(task.get("labels") or []), generation_ids(target_tokenizer),
-                len(target_tokenizer), task.get("decoder_model_config"),
-            )
+            try:
+                decoders[name] = build_decoder(
+                    OmegaConf.create(task["decoder"]), self.encoder.hidden_size,
+                    len(task.get("labels") or []), generation_ids(target_tokenizer),
+                    len(target_tokenizer), task.get("decoder_model_config"),
+                )
+            except ConfigError as err:  # its message names decoder.<key>, without the task
+                raise ConfigError(f"task.{name}.{err}") from err
         weights = {name: float(task.get("loss_weight", 1.0)) for name, task in spec["tasks"].items()}
         self.router = TaskRouter(decoders, weights)
 
@@ -122,10 +129,11 @@ class MultiTaskModel(nn.Module):
         tokenizer = self.target_tokenizer(task)
         return [tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in predictions]
 
-    def parameter_counts(self) -> dict[str, int]:
-        counts = {"encoder": sum(p.numel() for p in self.encoder.parameters())}
+    def parameter_counts(self) -> dict[str, tuple[int, int]]:
+        """Return (trainable, total) parameter counts of the encoder and of each decoder."""
+        counts = {"encoder": count_parameters(self.encoder)}
         for name, decoder in self.router.decoders.items():
-            counts[f"decoder[{name}]"] = sum(p.numel() for p in decoder.parameters())
+            counts[f"decoder[{name}]"] = count_parameters(decoder)
         return counts
 
     def save_pretrained(self, folder: str | Path) -> None:

@@ -12,8 +12,8 @@ class TaskRouter(nn.Module):
     Each task's loss is the mean over that task's own examples in the batch, so a task
     with 3 examples in a batch of 32 is not diluted by the other 29. A task absent from
     the batch gets no loss entry. Its decoder still joins the graph with a zero-valued
-    term, so DistributedDataParallel finds a gradient (zero) for every parameter and
-    needs no ``find_unused_parameters``.
+    term, so DistributedDataParallel finds a gradient (zero) for every trainable parameter
+    and needs no ``find_unused_parameters``.
     """
 
     def __init__(self, decoders: dict[str, nn.Module], loss_weights: dict[str, float]):
@@ -40,7 +40,8 @@ class TaskRouter(nn.Module):
             decoder = self.decoders[name]
             rows = (task_ids == index).nonzero(as_tuple=True)[0]
             if rows.numel() == 0:
-                total = total + sum(p.sum() for p in decoder.parameters()) * 0.0
+                trainable = [p for p in decoder.parameters() if p.requires_grad]
+                total = total + sum(p.sum() for p in trainable) * 0.0
                 continue
             losses[name] = decoder.loss(hidden[rows], mask[rows], **targets[name])
             total = total + self.loss_weights[name] * losses[name]

