@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import socket
 import sys
 
 import pytest
@@ -88,21 +89,32 @@ def test_malformed_data_line_reported(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-LAUNCHERS = {
-    "torchrun": [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                 "--master_port", "29531", "-m"],
-    "accelerate": [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
-                   "--num_processes", "2", "--main_process_port", "29532", "-m"],
-}
+def free_port() -> int:
+    """Return a TCP port that is free now, so that test suites run side by side never
+    join each other's process groups through a shared fixed port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def launcher(name: str) -> list[str]:
+    if name == "torchrun":
+        return [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                "--master_port", str(free_port()), "-m"]
+    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu",
+            "--num_processes", "2", "--main_process_port", str(free_port()), "-m"]
+
+
+LAUNCHERS = ("torchrun", "accelerate")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU (gloo) path")
-@pytest.mark.parametrize("launcher", list(LAUNCHERS))
-def test_two_processes_on_cpu(tmp_path, launcher):
+@pytest.mark.parametrize("name", LAUNCHERS)
+def test_two_processes_on_cpu(tmp_path, name):
     result = run_cli(
         ["task=classification+translation", *shrink(BOTH), f"output_dir={tmp_path}",
          f"hydra.run.dir={tmp_path}"],
-        cwd=REPO, timeout=600, launcher=LAUNCHERS[launcher],
+        cwd=REPO, timeout=600, launcher=launcher(name),
     )
 
     output = result.stderr + result.stdout
@@ -130,7 +142,7 @@ def test_two_process_qa_scores_match_one_process(tmp_path):
         ["task=squad", f"data_root={tmp_path / 'data'}", *TINY_ENCODER, *TINY_RUN,
          "task.squad.max_length=48", "task.squad.stride=16",
          "task.squad.data.validation_fraction=0.25", f"hydra.run.dir={tmp_path / 'run'}"],
-        cwd=REPO, timeout=600, launcher=LAUNCHERS["torchrun"],
+        cwd=REPO, timeout=600, launcher=launcher("torchrun"),
     )
     output = result.stderr + result.stdout
     assert result.returncode == 0, output[-4000:]
