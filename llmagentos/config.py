@@ -26,6 +26,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
 
 from llmagentos.errors import ConfigError
+from llmagentos.llm import is_pretrained
 
 
 # -- data sources and tasks ------------------------------------------------------------
@@ -109,11 +110,6 @@ class SpanDecoderConfig:
     # A linear layer that scores every encoder token as answer start and as answer end.
     type: Literal["span"] = "span"
     dropout: float = 0.1
-
-
-def is_pretrained(decoder: DictConfig) -> bool:
-    """Tell whether a generator config starts from a checkpoint rather than config sizes."""
-    return any(decoder.get(key) for key in ("pretrained", "gguf_file"))
 
 
 DECODER_SCHEMAS = {

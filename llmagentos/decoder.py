@@ -13,8 +13,7 @@ import torch.nn.functional as F
 from omegaconf import DictConfig
 from torch import nn
 
-from llmagentos.config import is_pretrained
-from llmagentos.llm import add_lora, freeze, load_causal_lm, resolve_pretrained
+from llmagentos.llm import add_lora, freeze, is_pretrained, load_causal_lm, resolve_pretrained
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers import (
     AutoConfig,

@@ -21,7 +21,7 @@ from llmagentos.model import CONFIG_FILE, MultiTaskModel
 from llmagentos.qa import encode_windows, pick_best_spans
 from llmagentos.tokenizer import encode_texts
 
-# Names every task answers to by its type, besides its own name and configured aliases.
+# Names that match every task of a type, besides each task's own name and configured aliases.
 TYPE_ALIASES = {
     "classification": ("classification", "文本分类", "text classification"),
     "translation": ("translation", "机器翻译", "machine translation"),
@@ -49,7 +49,7 @@ class LLMAgentOS:
             device: where to run; None picks CUDA when available, else CPU.
 
         Raises:
-            FileNotFoundError: when `path` holds no saved model, with the reason.
+            FileNotFoundError: when `path` contains no saved model, with the reason.
         """
         folder = Path(path).expanduser()
         if not (folder / CONFIG_FILE).is_file() and (folder / "model" / CONFIG_FILE).is_file():
@@ -82,7 +82,7 @@ class LLMAgentOS:
         """Return the task that `name` means: a task name, an alias or a task type.
 
         Aliases and types compare without regard to case. A name shared by several
-        tasks (two classification tasks both answer to ``文本分类``) is refused.
+        tasks (two classification tasks both match ``文本分类``) is rejected.
 
         Raises:
             KeyError: for an unknown or ambiguous name, listing what each task answers to.

@@ -44,6 +44,11 @@ def cache_root() -> Path:
     return Path(base).expanduser() / "llmagentos"
 
 
+def is_pretrained(decoder: Any) -> bool:
+    """Tell whether a generator config starts from a checkpoint rather than config sizes."""
+    return any(decoder.get(key) for key in ("pretrained", "gguf_file"))
+
+
 def resolve_pretrained(pretrained: str | None, gguf_file: str | None = None) -> str | None:
     """Return a hub name or folder that ``from_pretrained`` loads without ``gguf_file``.
 

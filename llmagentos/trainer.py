@@ -32,10 +32,9 @@ from accelerate.utils import (
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from llmagentos.config import is_pretrained
 from llmagentos.data import TaskData, load_raw_task, resolve_data_root, tokenize_split
 from llmagentos.errors import ConfigError, RunFolderError
-from llmagentos.llm import resolve_pretrained
+from llmagentos.llm import is_pretrained, resolve_pretrained
 from llmagentos.logger import MetricLogger, tracker_init_kwargs
 from llmagentos.metrics import classification_scores, qa_scores, translation_scores
 from llmagentos.model import MultiTaskModel, model_spec
