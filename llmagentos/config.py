@@ -23,6 +23,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from llmagentos.errors import ConfigError
+from llmagentos.prompt import template_problem
 
 
 # -- data sources and tasks ------------------------------------------------------------
@@ -90,6 +91,9 @@ class TaskConfig:
     max_length: int = 128  # encoder tokens per example, longer inputs are truncated
     max_target_length: int = 64  # generator tokens per target, EOS included
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    # Text-to-text mode only: a built-in template (zh, en) or a str.format string with
+    # {input} and optionally {task}; None uses router.prompt_template.
+    prompt_template: Optional[str] = None
 
 
 TASK_FIELDS = {f.name for f in dataclasses.fields(TaskConfig)}
@@ -153,6 +157,16 @@ class RouterConfig:
     type: Literal["task"] = "task"
     # static: total loss = sum over tasks present in the batch of loss_weight * task loss
     loss_weighting: Literal["static"] = "static"
+    # per_task: each task's own decoder reads the raw input. text_to_text: every task's
+    # input is rendered through its prompt template and one shared generator (`decoder`)
+    # writes the output text: a label name, or the translation.
+    # TODO: a decoder_only mode (no encoder, prompt and output in one causal sequence).
+    mode: Literal["per_task", "text_to_text"] = "per_task"
+    decoder: Any = None  # the shared GeneratorDecoderConfig, with mode=text_to_text only
+    prompt_template: str = "zh"  # template of tasks whose own prompt_template is null
+    # How a classification label is ranked in text_to_text mode: sum is log p(label | prompt)
+    # over the label's tokens and EOS; mean divides that by the token count.
+    label_scoring: Literal["sum", "mean"] = "sum"
 
 
 @dataclass
@@ -237,6 +251,8 @@ def validate_config(cfg: DictConfig) -> None:
     else:
         problems.append("encoder: missing. Choose one with encoder=<name> (see configs/encoder/).")
 
+    _check_router(cfg.get("router"), problems)
+
     tasks = cfg.get("task")
     if not isinstance(tasks, DictConfig) or len(tasks) == 0:
         problems.append("task: no task selected. Choose one with task=<name> (see configs/task/).")
@@ -294,6 +310,7 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
             f"encoder.hidden_size={encoder.hidden_size} must be even: each LSTM direction "
             "gets half of it."
         )
+    shared = cfg.router.decoder if text_to_text(cfg) else None
     longest = 0
     for name, task in cfg.task.items():
         key = f"task.{name}"
@@ -304,14 +321,12 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
                 f"{key}.max_length={max_length} exceeds encoder.max_positions="
                 f"{encoder.max_positions}. Lower the one or raise the other."
             )
-        decoder = task.decoder
+        # In text_to_text mode every task's output goes through the shared generator.
+        decoder, decoder_key = task.decoder, f"{key}.decoder"
+        if shared is not None:
+            decoder, decoder_key = shared, "router.decoder"
         if decoder.type != "generator" or decoder.get("pretrained"):
             continue
-        if decoder.hidden_size % decoder.num_heads:
-            problems.append(
-                f"{key}.decoder.hidden_size={decoder.hidden_size} is not divisible by "
-                f"{key}.decoder.num_heads={decoder.num_heads}. Change one of them."
-            )
         target = task.get("max_target_length", TaskConfig.max_target_length)
         new_tokens = task.get("generation", {}).get("max_new_tokens", GenerationConfig.max_new_tokens)
         # The decoder reads [BOS] plus up to max(target, new tokens) positions.
@@ -319,8 +334,14 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
         if needed > decoder.max_positions:
             problems.append(
                 f"{key}: max_target_length={target} and generation.max_new_tokens={new_tokens} "
-                f"need {needed} decoder positions, but {key}.decoder.max_positions="
+                f"need {needed} decoder positions, but {decoder_key}.max_positions="
                 f"{decoder.max_positions}. Raise max_positions or lower the lengths."
+            )
+    for decoder_key, decoder in _generators(cfg):
+        if decoder.hidden_size % decoder.num_heads:
+            problems.append(
+                f"{decoder_key}.hidden_size={decoder.hidden_size} is not divisible by "
+                f"{decoder_key}.num_heads={decoder.num_heads}. Change one of them."
             )
     max_tokens = cfg.data.get("max_tokens")
     if max_tokens is not None and max_tokens < longest:
@@ -331,6 +352,58 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
     weights = [task.get("sampling_weight", 1.0) for task in cfg.task.values()]
     if weights and max(weights) <= 0:
         problems.append("task.*.sampling_weight: all are 0. Give at least one task a weight > 0.")
+
+
+def _generators(cfg: DictConfig) -> list[tuple[str, DictConfig]]:
+    """Return (key, config) of each generator built from sizes: the shared one or the tasks'."""
+    if text_to_text(cfg):
+        decoders = [("router.decoder", cfg.router.decoder)]
+    else:
+        decoders = [(f"task.{name}.decoder", task.decoder) for name, task in cfg.task.items()]
+    return [(key, d) for key, d in decoders if d.type == "generator" and not d.get("pretrained")]
+
+
+def text_to_text(cfg: DictConfig) -> bool:
+    """Tell whether the run trains one shared generator on prompts (router.mode=text_to_text)."""
+    return cfg.router.get("mode", RouterConfig.mode) == "text_to_text"
+
+
+def _check_router(router: Any, problems: list[str]) -> None:
+    """Check the prompt template and, in text_to_text mode, the shared generator."""
+    if not isinstance(router, DictConfig):
+        return  # _check_node has reported the wrong type
+    _check_template(router.get("prompt_template", RouterConfig.prompt_template), "router.prompt_template", problems)
+    if router.get("mode") != "text_to_text":
+        return
+    decoder = router.get("decoder")
+    if not isinstance(decoder, DictConfig):
+        problems.append(
+            "router.decoder: missing. router.mode=text_to_text needs the shared generator; "
+            "choose router=text_to_text, which brings one (configs/router/text_to_text.yaml)."
+        )
+        return
+    _check_variant(decoder, DECODER_SCHEMAS, "router.decoder", problems)
+    if decoder.get("type") in DECODER_SCHEMAS and decoder.type != "generator":
+        problems.append(
+            f"router.decoder.type: the shared decoder writes every task's output text, so it "
+            f"must be a generator, got {decoder.type!r}. Fix: +decoder@router.decoder=generator."
+        )
+    if decoder.get("pretrained"):
+        # NOTE: the shared generator writes with the encoder's vocabulary; a pretrained one
+        # would need its own target tokenizer shared across tasks, which is not built.
+        problems.append(
+            f"router.decoder.pretrained={decoder.pretrained!r}: a pretrained shared generator "
+            "is not supported in text_to_text mode. Set router.decoder.pretrained=null."
+        )
+
+
+def _check_template(value: Any, key: str, problems: list[str]) -> None:
+    problem = template_problem(value)
+    if problem is not None:
+        problems.append(
+            f"{key}: invalid prompt template {value!r}: {problem}. Fix: use zh or en, or a "
+            "template with an {input} placeholder and optionally {task}."
+        )
 
 
 def _check_partial(node: Any, key: str, supplied: tuple[str, ...], problems: list[str]) -> None:
@@ -395,6 +468,9 @@ def _check_task(name: str, task: Any, problems: list[str]) -> None:
                 )
         if task_type == "translation" and not task.get("target_lang"):
             problems.append(f"{key}.target_lang: missing. Set it, e.g. {key}.target_lang=en.")
+
+    if task.get("prompt_template") is not None:
+        _check_template(task.prompt_template, f"{key}.prompt_template", problems)
 
     source = task.get("data")
     if isinstance(source, DictConfig):
@@ -508,6 +584,8 @@ def with_defaults(cfg: DictConfig) -> DictConfig:
     """
     out = _fill(cfg, TrainConfig)
     out.encoder = _fill(cfg.encoder, ENCODER_SCHEMAS[cfg.encoder.type])
+    if cfg.router.get("decoder") is not None:
+        out.router.decoder = _fill(cfg.router.decoder, DECODER_SCHEMAS[cfg.router.decoder.type])
     for name, task in cfg.task.items():
         out.task[name] = _fill(task, TaskConfig)
         out.task[name].decoder = _fill(task.decoder, DECODER_SCHEMAS[task.decoder.type])

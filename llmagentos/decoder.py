@@ -113,6 +113,50 @@ class Generator(nn.Module):
         return sequences
 
 
+    @torch.no_grad()
+    def score_candidates(
+        self, hidden: torch.Tensor, mask: torch.Tensor, candidates: list[list[int]],
+        length_normalize: bool = False,
+    ) -> torch.Tensor:
+        """Score each candidate output under the decoder, for every example.
+
+        A candidate's score is log p(candidate + [EOS] | encoder states), the sum of its
+        token log-probabilities. The EOS term matters when one candidate is a prefix of
+        another. With `length_normalize`, the sum is divided by the token count (EOS
+        included).
+
+        Args:
+            hidden: encoder states (N, T, H); mask: their attention mask (N, T).
+            candidates: K token-id sequences without BOS or EOS, such as label names.
+
+        Returns:
+            Scores (N, K), float32.
+        """
+        n, k = hidden.size(0), len(candidates)
+        longest = max(len(c) for c in candidates) + 1
+        inputs = torch.full((k, longest), self.pad_token_id, dtype=torch.long, device=hidden.device)
+        labels = torch.full((k, longest), -100, dtype=torch.long, device=hidden.device)
+        for row, candidate in enumerate(candidates):
+            inputs[row, : len(candidate) + 1] = torch.tensor([self.bos_token_id, *candidate])
+            labels[row, : len(candidate) + 1] = torch.tensor([*candidate, self.eos_token_id])
+
+        # Row i * K + j pairs example i with candidate j: (N * K, L) against (N * K, T, H).
+        inputs, labels = inputs.repeat(n, 1), labels.repeat(n, 1)
+        logits = self.model(
+            input_ids=inputs,
+            attention_mask=(labels != -100).long(),
+            encoder_hidden_states=self.bridge(hidden).repeat_interleave(k, dim=0),
+            encoder_attention_mask=mask.repeat_interleave(k, dim=0),
+        ).logits  # (N * K, L, V)
+        log_probs = logits.float().log_softmax(dim=-1)
+        real = labels != -100
+        token_scores = log_probs.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) * real
+        scores = token_scores.sum(dim=-1)
+        if length_normalize:
+            scores = scores / real.sum(dim=-1)
+        return scores.view(n, k)
+
+
 def _build_decoder_model(
     cfg: DictConfig, vocab_size: int, bos: int, eos: int, pad: int
 ) -> nn.Module:

@@ -18,8 +18,11 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
+from llmagentos.config import text_to_text
+from llmagentos.data import TaskPrompt
 from llmagentos.decoder import build_decoder
 from llmagentos.encoder import TransformerEncoder, build_encoder
+from llmagentos.prompt import fit_prompts, resolve_template
 from llmagentos.router import TaskRouter
 from llmagentos.tokenizer import generation_ids, load_tokenizer
 
@@ -55,6 +58,15 @@ class MultiTaskModel(nn.Module):
             self.encoder = TransformerEncoder.from_model_config(spec["encoder_model_config"])
         else:
             self.encoder = build_encoder(encoder_cfg, vocab_size, tokenizer.pad_token_id)
+        weights = {name: float(task.get("loss_weight", 1.0)) for name, task in spec["tasks"].items()}
+        if self.text_to_text:
+            # One generator writes every task's output, in the encoder's vocabulary.
+            shared = build_decoder(
+                OmegaConf.create(spec["shared_decoder"]), self.encoder.hidden_size, 0,
+                generation_ids(tokenizer), vocab_size,
+            )
+            self.router = TaskRouter({}, weights, shared_decoder=shared)
+            return
         decoders = {}
         for name, task in spec["tasks"].items():
             target_tokenizer = self.target_tokenizer(name)
@@ -63,8 +75,12 @@ class MultiTaskModel(nn.Module):
                 len(task.get("labels") or []), generation_ids(target_tokenizer),
                 len(target_tokenizer), task.get("decoder_model_config"),
             )
-        weights = {name: float(task.get("loss_weight", 1.0)) for name, task in spec["tasks"].items()}
         self.router = TaskRouter(decoders, weights)
+
+    @property
+    def text_to_text(self) -> bool:
+        """Whether one shared generator reads prompts for every task (router.mode=text_to_text)."""
+        return self.spec.get("mode", "per_task") == "text_to_text"
 
     def target_tokenizer(self, task: str) -> PreTrainedTokenizerBase:
         """Return the tokenizer of a task's generator targets."""
@@ -81,12 +97,54 @@ class MultiTaskModel(nn.Module):
     @torch.no_grad()
     def predict_batch(self, task: str, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                       **generation) -> list:
-        """Predict for a batch of one task: label indices or generated token ids."""
+        """Predict for a batch of one task: label indices or generated token ids.
+
+        In text-to-text mode the inputs must be rendered prompts (see :meth:`prompt_inputs`),
+        and a classification label is the one the shared generator scores highest
+        (:meth:`label_scores`). `generation` (num_beams, max_new_tokens) applies to
+        generated outputs only.
+        """
+        if self.text_to_text and self.spec["tasks"][task]["type"] == "classification":
+            return self.label_scores(task, input_ids, attention_mask).argmax(dim=-1).tolist()
         hidden = self.encoder(input_ids, attention_mask)
-        return self.router.decoders[task].predict(hidden, attention_mask, **generation)
+        return self.router.decoder(task).predict(hidden, attention_mask, **generation)
+
+    @torch.no_grad()
+    def label_scores(self, task: str, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Score every label of a classification task under the shared generator.
+
+        Each label's name is tokenized as in training, and its score is the sum of its
+        token log-probabilities given the prompt (``label_scoring: mean`` divides by the
+        token count). Returns scores (B, number of labels) in the order of the task's labels.
+        """
+        labels = self.spec["tasks"][task]["labels"]
+        candidates = self.tokenizer(labels, add_special_tokens=False)["input_ids"]
+        hidden = self.encoder(input_ids, attention_mask)
+        mean = self.spec.get("label_scoring", "sum") == "mean"
+        return self.router.decoder(task).score_candidates(hidden, attention_mask, candidates, mean)
+
+    def prompt_inputs(self, task: str, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Render raw texts through a task's saved prompt and tokenize them as in training.
+
+        Returns right-padded ``input_ids`` and ``attention_mask`` (B, T) for
+        :meth:`predict_batch`. Raises KeyError for a task the model was not trained on,
+        and ValueError outside text-to-text mode, where inputs are not prompts.
+        """
+        if not self.text_to_text:
+            raise ValueError("prompt_inputs: this model was trained with router.mode=per_task, "
+                             "so it reads raw texts; tokenize them with model.tokenizer")
+        task_spec = self.spec["tasks"][task]
+        prompt = task_spec["prompt"]
+        max_length = task_spec["max_length"]
+        prompts = fit_prompts(self.tokenizer, prompt["template"], prompt["task"], texts, max_length)
+        encoded = self.tokenizer(prompts, truncation=True, max_length=max_length, padding=True,
+                                 return_tensors="pt")
+        return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
 
     def parameter_counts(self) -> dict[str, int]:
         counts = {"encoder": sum(p.numel() for p in self.encoder.parameters())}
+        if self.router.shared is not None:
+            counts["decoder[shared]"] = sum(p.numel() for p in self.router.shared.parameters())
         for name, decoder in self.router.decoders.items():
             counts[f"decoder[{name}]"] = sum(p.numel() for p in decoder.parameters())
         return counts
@@ -126,14 +184,23 @@ class MultiTaskModel(nn.Module):
         return model.eval()
 
 
-def model_spec(cfg: DictConfig, labels: dict[str, list[str]]) -> dict[str, Any]:
-    """Extract the parts of a run config that the model's architecture depends on, as plain dicts."""
+def model_spec(
+    cfg: DictConfig, labels: dict[str, list[str]], prompts: dict[str, TaskPrompt] | None = None,
+) -> dict[str, Any]:
+    """Extract the parts of a run config that the model's architecture depends on, as plain dicts.
+
+    `prompts` (text-to-text mode) are stored per task as ``prompt`` ({"template", "task"}),
+    with the template written out in full, so that a saved model renders inputs the same
+    way even if a built-in template changes later.
+    """
+    shared = text_to_text(cfg)
     tasks = {}
     for name, task in cfg.task.items():
         tasks[name] = {
             "type": task.type,
             "aliases": list(task.aliases),
-            "decoder": OmegaConf.to_container(task.decoder, resolve=True),
+            # In text-to-text mode the task's own decoder is not built.
+            "decoder": None if shared else OmegaConf.to_container(task.decoder, resolve=True),
             "labels": labels.get(name, []),
             "loss_weight": task.loss_weight,
             "source_lang": task.source_lang,
@@ -141,4 +208,12 @@ def model_spec(cfg: DictConfig, labels: dict[str, list[str]]) -> dict[str, Any]:
             "max_length": task.max_length,
             "generation": OmegaConf.to_container(task.generation, resolve=True),
         }
-    return {"encoder": OmegaConf.to_container(cfg.encoder, resolve=True), "tasks": tasks}
+        if shared:
+            prompt = prompts[name]
+            tasks[name]["prompt"] = {"template": resolve_template(prompt.template), "task": prompt.task}
+    spec = {"encoder": OmegaConf.to_container(cfg.encoder, resolve=True), "tasks": tasks}
+    if shared:
+        spec["mode"] = "text_to_text"
+        spec["shared_decoder"] = OmegaConf.to_container(cfg.router.decoder, resolve=True)
+        spec["label_scoring"] = cfg.router.label_scoring
+    return spec

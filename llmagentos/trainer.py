@@ -32,11 +32,22 @@ from accelerate.utils import (
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from llmagentos.data import TaskData, load_raw_task, resolve_data_root, tokenize_split
+from llmagentos.config import text_to_text
+from llmagentos.data import (
+    TaskData,
+    TaskPrompt,
+    check_prompt_fits,
+    load_raw_task,
+    output_texts,
+    resolve_data_root,
+    task_prompt,
+    tokenize_split,
+)
 from llmagentos.errors import ConfigError, RunFolderError
 from llmagentos.logger import MetricLogger, tracker_init_kwargs
 from llmagentos.metrics import classification_scores, translation_scores
 from llmagentos.model import MultiTaskModel, model_spec
+from llmagentos.prompt import render_prompt
 from llmagentos.sampler import MixedBatchSampler, task_weights
 from llmagentos.tokenizer import generation_ids, load_tokenizer, tokenizer_from_json, train_tokenizer
 
@@ -113,9 +124,13 @@ class Trainer:
         # Data: every task loaded and tokenized.
         self.tasks, self.tokenizer = prepare_data(cfg, self.run_dir, accelerator)
         self.sampler = self._make_sampler()
+        for task in self.tasks:
+            if task.prompt is not None:
+                example = render_prompt(task.prompt.template, task.prompt.task, "<input>")
+                log.info(f"Task {task.name} prompt (text_to_text mode): {example!r}", main_process_only=True)
 
         # Model, optimizer and schedule.
-        spec = model_spec(cfg, {t.name: t.labels for t in self.tasks})
+        spec = model_spec(cfg, {t.name: t.labels for t in self.tasks}, {t.name: t.prompt for t in self.tasks})
         target_tokenizers = {t.name: t.target_tokenizer for t in self.tasks if t.target_tokenizer}
         model = MultiTaskModel(spec, self.tokenizer, target_tokenizers)
         _check_encoder_positions(cfg, model)
@@ -471,32 +486,43 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
     with accelerator.main_process_first():
         raw = {name: load_raw_task(name, task, data_root, cfg.data.cache_dir) for name, task in cfg.task.items()}
 
-    tokenizer = _build_tokenizer(cfg, raw, run_dir, accelerator)
+    prompts = {}
+    if text_to_text(cfg):
+        prompts = {
+            name: task_prompt(name, cfg.task[name], cfg.router.prompt_template, labels)
+            for name, (_, labels) in raw.items()
+        }
+    tokenizer = _build_tokenizer(cfg, raw, prompts, run_dir, accelerator)
     generation_ids(tokenizer)  # fails early if the vocabulary cannot mark target ends
 
     tasks = []
     with accelerator.main_process_first():
         for name, (splits, labels) in raw.items():
             task = cfg.task[name]
+            prompt = prompts.get(name)
             target_tokenizer = None
-            if task.decoder.type == "generator" and task.decoder.pretrained:
+            if prompt is not None:
+                check_prompt_fits(name, prompt, tokenizer, task.max_length)
+            elif task.decoder.type == "generator" and task.decoder.pretrained:
                 target_tokenizer = load_tokenizer(task.decoder.pretrained)
                 generation_ids(target_tokenizer)
             tokenized = {
                 split: tokenize_split(
                     dataset, task, tokenizer, desc=f"Tokenizing {name}/{split}",
-                    target_tokenizer=target_tokenizer,
+                    target_tokenizer=target_tokenizer, prompt=prompt,
                 )
                 for split, dataset in splits.items()
             }
             tasks.append(TaskData(
                 name, task.type, tokenized["train"], tokenized.get("validation"), labels,
-                target_tokenizer,
+                target_tokenizer, prompt,
             ))
     return tasks, tokenizer
 
 
-def _build_tokenizer(cfg: DictConfig, raw: dict, run_dir: Path, accelerator: Accelerator) -> Any:
+def _build_tokenizer(
+    cfg: DictConfig, raw: dict, prompts: dict[str, TaskPrompt], run_dir: Path, accelerator: Accelerator,
+) -> Any:
     if cfg.encoder.type == "hf":
         with accelerator.main_process_first():  # one download, then the others read its cache
             return load_tokenizer(cfg.encoder.name, cfg.encoder.revision)
@@ -510,19 +536,32 @@ def _build_tokenizer(cfg: DictConfig, raw: dict, run_dir: Path, accelerator: Acc
     state = [None]
     if accelerator.is_main_process:
         trained = train_tokenizer(
-            _training_texts(cfg, raw), cfg.encoder.tokenizer.kind,
+            _training_texts(cfg, raw, prompts), cfg.encoder.tokenizer.kind,
             cfg.encoder.tokenizer.vocab_size, cfg.encoder.tokenizer.min_frequency,
         )
         state = [trained.backend_tokenizer.to_str()]
     return tokenizer_from_json(broadcast_object_list(state)[0])
 
 
-def _training_texts(cfg: DictConfig, raw: dict) -> list[str]:
+def _training_texts(cfg: DictConfig, raw: dict, prompts: dict[str, TaskPrompt]) -> list[str]:
+    """Collect the text the vocabulary is trained on: what the encoder and generator read.
+
+    In text-to-text mode that is each rendered prompt, whose template words then get
+    their own tokens, and each output text, label names included.
+    """
     texts = []
     for name, (splits, _) in raw.items():
-        columns = ("text",) if cfg.task[name].type == "classification" else ("source", "target")
-        for column in columns:
-            texts.extend(splits["train"][column])
+        task_type = cfg.task[name].type
+        train = splits["train"]
+        prompt = prompts.get(name)
+        if prompt is None:
+            columns = ("text",) if task_type == "classification" else ("source", "target")
+            for column in columns:
+                texts.extend(train[column])
+            continue
+        inputs = train["text" if task_type == "classification" else "source"]
+        texts.extend(render_prompt(prompt.template, prompt.task, text) for text in inputs)
+        texts.extend(output_texts(task_type, train.to_dict(), prompt))
     return texts
 
 
@@ -544,6 +583,8 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
     targets of its rows in batch order. Classification targets are ``labels`` (N,).
     Translation targets are ``decoder_input_ids`` ([BOS] + target),
     ``decoder_attention_mask`` and ``labels`` (target + [EOS], -100 on padding), each (N, L).
+    In text-to-text mode, classification targets take that form too, with the label's
+    name as the target.
     """
     batch = pad_inputs([example["input_ids"] for _, example in items], tokenizer.pad_token_id)
     batch["task_ids"] = torch.tensor([task for task, _ in items], dtype=torch.long)
@@ -552,7 +593,7 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
         examples = [example for t, example in items if t == index]
         if not examples:
             continue
-        if task.type == "classification":
+        if task.type == "classification" and task.prompt is None:
             batch["targets"][task.name] = {"labels": torch.tensor([e["label"] for e in examples])}
             continue
         bos, eos, pad = generation_ids(task.target_tokenizer or tokenizer)
