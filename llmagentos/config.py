@@ -91,8 +91,9 @@ class TaskConfig:
     max_length: int = 128  # encoder tokens per example, longer inputs are truncated
     max_target_length: int = 64  # generator tokens per target, EOS included
     generation: GenerationConfig = field(default_factory=GenerationConfig)
-    # Text-to-text mode only: a built-in template (zh, en) or a str.format string with
-    # {input} and optionally {task}; None uses router.prompt_template.
+    # Prompt modes only (router.mode text_to_text or decoder_only): a built-in template
+    # (zh, en) or a str.format string with {input} and optionally {task}. None uses
+    # router.prompt_template.
     prompt_template: Optional[str] = None
 
 
@@ -158,14 +159,15 @@ class RouterConfig:
     # static: total loss = sum over tasks present in the batch of loss_weight * task loss
     loss_weighting: Literal["static"] = "static"
     # per_task: each task's own decoder reads the raw input. text_to_text: every task's
-    # input is rendered through its prompt template and one shared generator (`decoder`)
-    # writes the output text: a label name, or the translation.
-    # TODO: a decoder_only mode (no encoder, prompt and output in one causal sequence).
-    mode: Literal["per_task", "text_to_text"] = "per_task"
-    decoder: Any = None  # the shared GeneratorDecoderConfig, with mode=text_to_text only
+    # input is rendered through its prompt template, the encoder reads it, and one shared
+    # generator (`decoder`) writes the output text: a label name, or the translation.
+    # decoder_only: the same without an encoder, the shared generator reading the prompt
+    # and writing the output as one sequence.
+    mode: Literal["per_task", "text_to_text", "decoder_only"] = "per_task"
+    decoder: Any = None  # the shared GeneratorDecoderConfig, in the two prompt modes only
     prompt_template: str = "zh"  # template of tasks whose own prompt_template is null
-    # How a classification label is ranked in text_to_text mode: sum is log p(label | prompt)
-    # over the label's tokens and EOS; mean divides that by the token count.
+    # How a classification label is ranked in the prompt modes: sum is log p(label | prompt)
+    # over the label's tokens and EOS, and mean divides that by the token count.
     label_scoring: Literal["sum", "mean"] = "sum"
 
 
@@ -321,7 +323,7 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
                 f"{key}.max_length={max_length} exceeds encoder.max_positions="
                 f"{encoder.max_positions}. Lower the one or raise the other."
             )
-        # In text_to_text mode every task's output goes through the shared generator.
+        # In the prompt modes every task's output goes through the shared generator.
         decoder, decoder_key = task.decoder, f"{key}.decoder"
         if shared is not None:
             decoder, decoder_key = shared, "router.decoder"
@@ -329,12 +331,16 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
             continue
         target = task.get("max_target_length", TaskConfig.max_target_length)
         new_tokens = task.get("generation", {}).get("max_new_tokens", GenerationConfig.max_new_tokens)
-        # The decoder reads [BOS] plus up to max(target, new tokens) positions.
+        # The decoder reads [BOS] plus up to max(target, new tokens) positions, and in
+        # decoder_only mode the prompt (up to max_length tokens) in place of [BOS].
         needed = max(target, new_tokens + 1)
+        lengths = f"max_target_length={target} and generation.max_new_tokens={new_tokens}"
+        if cfg.router.get("mode") == "decoder_only":
+            needed = max_length + max(target, new_tokens)
+            lengths = f"max_length={max_length}, {lengths}"
         if needed > decoder.max_positions:
             problems.append(
-                f"{key}: max_target_length={target} and generation.max_new_tokens={new_tokens} "
-                f"need {needed} decoder positions, but {decoder_key}.max_positions="
+                f"{key}: {lengths} need {needed} decoder positions, but {decoder_key}.max_positions="
                 f"{decoder.max_positions}. Raise max_positions or lower the lengths."
             )
     for decoder_key, decoder in _generators(cfg):
@@ -363,25 +369,35 @@ def _generators(cfg: DictConfig) -> list[tuple[str, DictConfig]]:
     return [(key, d) for key, d in decoders if d.type == "generator" and not d.get("pretrained")]
 
 
+PROMPT_MODES = ("text_to_text", "decoder_only")
+
+
 def text_to_text(cfg: DictConfig) -> bool:
-    """Tell whether the run trains one shared generator on prompts (router.mode=text_to_text)."""
-    return cfg.router.get("mode", RouterConfig.mode) == "text_to_text"
+    """Tell whether the run trains one shared generator on prompts (router.mode is
+    text_to_text or decoder_only)."""
+    return cfg.router.get("mode", RouterConfig.mode) in PROMPT_MODES
 
 
 def _check_router(router: Any, problems: list[str]) -> None:
-    """Check the prompt template and, in text_to_text mode, the shared generator."""
+    """Check the prompt template and, in the prompt modes, the shared generator."""
     if not isinstance(router, DictConfig):
         return  # _check_node has reported the wrong type
     _check_template(router.get("prompt_template", RouterConfig.prompt_template), "router.prompt_template", problems)
-    if router.get("mode") != "text_to_text":
+    mode = router.get("mode")
+    if mode not in PROMPT_MODES:
         return
     decoder = router.get("decoder")
     if not isinstance(decoder, DictConfig):
         problems.append(
-            "router.decoder: missing. router.mode=text_to_text needs the shared generator; "
-            "choose router=text_to_text, which brings one (configs/router/text_to_text.yaml)."
+            f"router.decoder: missing. router.mode={mode} needs the shared generator. Choose "
+            f"router={mode}, which brings one (configs/router/{mode}.yaml)."
         )
         return
+    if mode == "decoder_only" and decoder.get("architecture") != "gpt2":
+        problems.append(
+            f"router.decoder.architecture: decoder_only mode is built for gpt2 only, got "
+            f"{decoder.get('architecture')!r}. Set router.decoder.architecture=gpt2."
+        )
     _check_variant(decoder, DECODER_SCHEMAS, "router.decoder", problems)
     if decoder.get("type") in DECODER_SCHEMAS and decoder.type != "generator":
         problems.append(
@@ -389,11 +405,11 @@ def _check_router(router: Any, problems: list[str]) -> None:
             f"must be a generator, got {decoder.type!r}. Fix: +decoder@router.decoder=generator."
         )
     if decoder.get("pretrained"):
-        # NOTE: the shared generator writes with the encoder's vocabulary; a pretrained one
-        # would need its own target tokenizer shared across tasks, which is not built.
+        # NOTE: the shared generator writes with the vocabulary trained for the run. A
+        # pretrained one would need its own tokenizer for prompts and outputs, not built yet.
         problems.append(
             f"router.decoder.pretrained={decoder.pretrained!r}: a pretrained shared generator "
-            "is not supported in text_to_text mode. Set router.decoder.pretrained=null."
+            f"is not supported in {mode} mode. Set router.decoder.pretrained=null."
         )
 
 

@@ -43,7 +43,7 @@ class TaskData:
     # The tokenizer of a pretrained generator, which brings its own vocabulary; None
     # when targets use the encoder's tokenizer.
     target_tokenizer: Any = None
-    # The prompt settings in text-to-text mode; None in per-task mode.
+    # The prompt settings in the prompt modes (text_to_text, decoder_only); None in per_task mode.
     prompt: TaskPrompt | None = None
 
 
@@ -364,7 +364,7 @@ def tokenize_split(
 
 @dataclass(frozen=True)
 class TaskPrompt:
-    """The prompt settings of one task in text-to-text mode."""
+    """The prompt settings of one task in the prompt modes (text_to_text, decoder_only)."""
 
     template: str  # a template or a built-in name (zh, en), see llmagentos.prompt
     task: str  # the display name that fills {task}

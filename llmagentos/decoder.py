@@ -148,17 +148,128 @@ class Generator(nn.Module):
             encoder_hidden_states=self.bridge(hidden).repeat_interleave(k, dim=0),
             encoder_attention_mask=mask.repeat_interleave(k, dim=0),
         ).logits  # (N * K, L, V)
-        log_probs = logits.float().log_softmax(dim=-1)
-        real = labels != -100
-        token_scores = log_probs.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) * real
-        scores = token_scores.sum(dim=-1)
-        if length_normalize:
-            scores = scores / real.sum(dim=-1)
-        return scores.view(n, k)
+        return _label_log_probs(logits, labels, length_normalize).view(n, k)
+
+
+class DecoderOnlyGenerator(nn.Module):
+    """A causal transformer that reads the prompt and writes the output in one sequence.
+
+    There is no encoder: each training sequence is prompt + target + [EOS], and the loss
+    covers the target and EOS positions only. Generation continues the prompt.
+    """
+
+    def __init__(
+        self, cfg: DictConfig, vocab_size: int, bos_token_id: int, eos_token_id: int,
+        pad_token_id: int,
+    ):
+        super().__init__()
+        self.eos_token_id, self.pad_token_id = eos_token_id, pad_token_id
+        self.model = _build_decoder_model(
+            cfg, vocab_size, bos_token_id, eos_token_id, pad_token_id, cross_attention=False
+        )
+
+    def loss(
+        self, hidden: None, mask: torch.Tensor, input_ids: torch.Tensor,
+        attention_mask: torch.Tensor, labels: torch.Tensor,
+    ) -> torch.Tensor:
+        """Return the mean loss over the output tokens of prompt + output sequences.
+
+        Args:
+            hidden: None (there are no encoder states), kept for the router's interface.
+            mask: unused, the encoder mask of the same rows.
+            input_ids, attention_mask: right-padded sequences (N, L).
+            labels: (N, L), the token at each output position and -100 elsewhere.
+        """
+        logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits  # (N, L, V)
+        # The logits at position t predict the token at t + 1.
+        return F.cross_entropy(
+            logits[:, :-1].float().flatten(0, 1), labels[:, 1:].flatten(), ignore_index=-100
+        )
+
+    @torch.no_grad()
+    def predict(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, num_beams: int = 1,
+        max_new_tokens: int = 64,
+    ) -> list[list[int]]:
+        """Continue right-padded prompts (N, T) and return the new token ids, without EOS."""
+        input_ids, attention_mask = _pad_left(input_ids, attention_mask, self.pad_token_id)
+        output = self.model.generate(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            num_beams=num_beams,
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            eos_token_id=self.eos_token_id,
+            pad_token_id=self.pad_token_id,
+        )
+        sequences = []
+        for row in output[:, input_ids.size(1):].tolist():
+            if self.eos_token_id in row:
+                row = row[: row.index(self.eos_token_id)]
+            sequences.append(row)
+        return sequences
+
+    @torch.no_grad()
+    def score_candidates(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, candidates: list[list[int]],
+        length_normalize: bool = False,
+    ) -> torch.Tensor:
+        """Score log p(candidate + [EOS] | prompt) for every prompt and candidate.
+
+        Args:
+            input_ids, attention_mask: right-padded prompts (N, T).
+            candidates: K token-id sequences without EOS, such as label names.
+            length_normalize: divide each sum by its token count (EOS included).
+
+        Returns:
+            Scores (N, K), float32.
+        """
+        n, k = input_ids.size(0), len(candidates)
+        lengths = attention_mask.sum(dim=1).tolist()
+        rows = [
+            (input_ids[i, : lengths[i]].tolist(), [*candidate, self.eos_token_id])
+            for i in range(n) for candidate in candidates
+        ]  # row i * K + j pairs prompt i with candidate j
+        longest = max(len(prompt) + len(output) for prompt, output in rows)
+        sequences = torch.full((n * k, longest), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((n * k, longest), dtype=torch.long)
+        labels = torch.full((n * k, longest), -100, dtype=torch.long)
+        for row, (prompt, output) in enumerate(rows):
+            end = len(prompt) + len(output)
+            sequences[row, :end] = torch.tensor(prompt + output)
+            mask[row, :end] = 1
+            labels[row, len(prompt) : end] = torch.tensor(output)
+        device = input_ids.device
+        logits = self.model(input_ids=sequences.to(device), attention_mask=mask.to(device)).logits
+        labels = labels.to(device)  # logits (N * K, L, V), labels (N * K, L)
+        return _label_log_probs(logits[:, :-1], labels[:, 1:], length_normalize).view(n, k)
+
+
+def _label_log_probs(logits: torch.Tensor, labels: torch.Tensor, length_normalize: bool) -> torch.Tensor:
+    """Sum (or average) the log-probabilities of the labelled tokens: logits (M, L, V), labels (M, L)."""
+    log_probs = logits.float().log_softmax(dim=-1)
+    real = labels != -100
+    token_scores = log_probs.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) * real
+    scores = token_scores.sum(dim=-1)
+    if length_normalize:
+        scores = scores / real.sum(dim=-1)
+    return scores  # (M,)
+
+
+def _pad_left(input_ids: torch.Tensor, attention_mask: torch.Tensor, pad_id: int):
+    """Move right padding to the left, as batched generation with a causal model needs."""
+    lengths = attention_mask.sum(dim=1)
+    width = input_ids.size(1)
+    left_ids = torch.full_like(input_ids, pad_id)
+    left_mask = torch.zeros_like(attention_mask)
+    for row, length in enumerate(lengths.tolist()):
+        left_ids[row, width - length :] = input_ids[row, :length]
+        left_mask[row, width - length :] = 1
+    return left_ids, left_mask
 
 
 def _build_decoder_model(
-    cfg: DictConfig, vocab_size: int, bos: int, eos: int, pad: int
+    cfg: DictConfig, vocab_size: int, bos: int, eos: int, pad: int, cross_attention: bool = True,
 ) -> nn.Module:
     if cfg.pretrained:
         # Targets use the checkpoint's own tokenizer (loaded by the trainer), so its
@@ -184,7 +295,7 @@ def _build_decoder_model(
             resid_pdrop=cfg.dropout,
             embd_pdrop=cfg.dropout,
             attn_pdrop=cfg.dropout,
-            add_cross_attention=True,
+            add_cross_attention=cross_attention,
             bos_token_id=bos,
             eos_token_id=eos,
             pad_token_id=pad,
@@ -201,7 +312,7 @@ def _build_decoder_model(
             attention_probs_dropout_prob=cfg.dropout,
             max_position_embeddings=cfg.max_positions,
             is_decoder=True,
-            add_cross_attention=True,
+            add_cross_attention=cross_attention,
             bos_token_id=bos,
             eos_token_id=eos,
             pad_token_id=pad,

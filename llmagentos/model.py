@@ -1,5 +1,8 @@
 """The multi-task model: one shared encoder and a router over per-task decoders.
 
+With ``router.mode=text_to_text`` the router sends every task to one shared generator
+that reads prompts, and with ``decoder_only`` that generator is the whole model.
+
 A trained model is saved as a folder holding ``model.safetensors``, ``llmagentos.json``
 (the architecture and task settings it was built from) and the tokenizer files, and
 :meth:`MultiTaskModel.from_pretrained` rebuilds it from that folder alone.
@@ -18,9 +21,9 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
-from llmagentos.config import text_to_text
+from llmagentos.config import PROMPT_MODES, text_to_text
 from llmagentos.data import TaskPrompt
-from llmagentos.decoder import build_decoder
+from llmagentos.decoder import DecoderOnlyGenerator, build_decoder
 from llmagentos.encoder import TransformerEncoder, build_encoder
 from llmagentos.prompt import fit_prompts, resolve_template
 from llmagentos.router import TaskRouter
@@ -32,11 +35,13 @@ TARGET_TOKENIZER_PREFIX = "target_tokenizer_"  # + task name: a pretrained gener
 
 
 class MultiTaskModel(nn.Module):
-    """Encoder plus task router.
+    """Encoder plus task router, or in decoder_only mode the router's shared generator alone.
 
     Args:
         spec: ``{"encoder": {...}, "tasks": {name: {...}}}``, plain dicts. Each task
             contains its ``type``, ``decoder`` config, ``labels`` and ``loss_weight``.
+            The prompt modes add ``mode``, ``shared_decoder``, ``label_scoring`` and a
+            ``prompt`` per task (see :func:`model_spec`).
         tokenizer: the encoder's tokenizer, also used for generator targets.
         target_tokenizers: per task, the tokenizer of a pretrained generator, which
             brings its own vocabulary.
@@ -50,37 +55,53 @@ class MultiTaskModel(nn.Module):
         self.spec = spec
         self.tokenizer = tokenizer
         self.target_tokenizers = dict(target_tokenizers or {})
-        vocab_size = len(tokenizer)
-        encoder_cfg = OmegaConf.create(spec["encoder"])
-        if spec.get("encoder_model_config") is not None:
+        weights = {name: float(task.get("loss_weight", 1.0)) for name, task in spec["tasks"].items()}
+        if self.decoder_only:
+            self.encoder = None
+        else:
+            self.encoder = self._build_encoder()
+        if self.text_to_text:
+            self.router = TaskRouter({}, weights, shared_decoder=self._build_shared_generator())
+        else:
+            self.router = TaskRouter(self._build_task_decoders(), weights)
+
+    def _build_encoder(self) -> nn.Module:
+        if self.spec.get("encoder_model_config") is not None:
             # Loading a saved run: the architecture comes from the saved transformers
             # config and the weights from model.safetensors, with no download.
-            self.encoder = TransformerEncoder.from_model_config(spec["encoder_model_config"])
-        else:
-            self.encoder = build_encoder(encoder_cfg, vocab_size, tokenizer.pad_token_id)
-        weights = {name: float(task.get("loss_weight", 1.0)) for name, task in spec["tasks"].items()}
-        if self.text_to_text:
-            # One generator writes every task's output, in the encoder's vocabulary.
-            shared = build_decoder(
-                OmegaConf.create(spec["shared_decoder"]), self.encoder.hidden_size, 0,
-                generation_ids(tokenizer), vocab_size,
-            )
-            self.router = TaskRouter({}, weights, shared_decoder=shared)
-            return
+            return TransformerEncoder.from_model_config(self.spec["encoder_model_config"])
+        encoder_cfg = OmegaConf.create(self.spec["encoder"])
+        return build_encoder(encoder_cfg, len(self.tokenizer), self.tokenizer.pad_token_id)
+
+    def _build_shared_generator(self) -> nn.Module:
+        """Build the one generator that writes every task's output, in the run's vocabulary."""
+        cfg = OmegaConf.create(self.spec["shared_decoder"])
+        bos, eos, pad = generation_ids(self.tokenizer)
+        if self.decoder_only:
+            return DecoderOnlyGenerator(cfg, len(self.tokenizer), bos, eos, pad)
+        return build_decoder(cfg, self.encoder.hidden_size, 0, (bos, eos, pad), len(self.tokenizer))
+
+    def _build_task_decoders(self) -> dict[str, nn.Module]:
         decoders = {}
-        for name, task in spec["tasks"].items():
+        for name, task in self.spec["tasks"].items():
             target_tokenizer = self.target_tokenizer(name)
             decoders[name] = build_decoder(
                 OmegaConf.create(task["decoder"]), self.encoder.hidden_size,
                 len(task.get("labels") or []), generation_ids(target_tokenizer),
                 len(target_tokenizer), task.get("decoder_model_config"),
             )
-        self.router = TaskRouter(decoders, weights)
+        return decoders
 
     @property
     def text_to_text(self) -> bool:
-        """Whether one shared generator reads prompts for every task (router.mode=text_to_text)."""
-        return self.spec.get("mode", "per_task") == "text_to_text"
+        """Whether one shared generator reads prompts for every task (router.mode is
+        text_to_text or decoder_only)."""
+        return self.spec.get("mode", "per_task") in PROMPT_MODES
+
+    @property
+    def decoder_only(self) -> bool:
+        """Whether the model has no encoder, the generator reading prompt and output as one sequence."""
+        return self.spec.get("mode", "per_task") == "decoder_only"
 
     def target_tokenizer(self, task: str) -> PreTrainedTokenizerBase:
         """Return the tokenizer of a task's generator targets."""
@@ -91,7 +112,9 @@ class MultiTaskModel(nn.Module):
         return self.router.task_names
 
     def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        hidden = self.encoder(batch["input_ids"], batch["attention_mask"])  # (B, T, H)
+        hidden = None  # decoder_only: the targets contain the whole prompt + output sequences
+        if self.encoder is not None:
+            hidden = self.encoder(batch["input_ids"], batch["attention_mask"])  # (B, T, H)
         return self.router(hidden, batch["attention_mask"], batch["task_ids"], batch["targets"])
 
     @torch.no_grad()
@@ -106,6 +129,8 @@ class MultiTaskModel(nn.Module):
         """
         if self.text_to_text and self.spec["tasks"][task]["type"] == "classification":
             return self.label_scores(task, input_ids, attention_mask).argmax(dim=-1).tolist()
+        if self.decoder_only:
+            return self.router.decoder(task).predict(input_ids, attention_mask, **generation)
         hidden = self.encoder(input_ids, attention_mask)
         return self.router.decoder(task).predict(hidden, attention_mask, **generation)
 
@@ -119,9 +144,12 @@ class MultiTaskModel(nn.Module):
         """
         labels = self.spec["tasks"][task]["labels"]
         candidates = self.tokenizer(labels, add_special_tokens=False)["input_ids"]
-        hidden = self.encoder(input_ids, attention_mask)
         mean = self.spec.get("label_scoring", "sum") == "mean"
-        return self.router.decoder(task).score_candidates(hidden, attention_mask, candidates, mean)
+        generator = self.router.decoder(task)
+        if self.decoder_only:
+            return generator.score_candidates(input_ids, attention_mask, candidates, mean)
+        hidden = self.encoder(input_ids, attention_mask)
+        return generator.score_candidates(hidden, attention_mask, candidates, mean)
 
     def prompt_inputs(self, task: str, texts: list[str]) -> dict[str, torch.Tensor]:
         """Render raw texts through a task's saved prompt and tokenize them as in training.
@@ -132,7 +160,7 @@ class MultiTaskModel(nn.Module):
         """
         if not self.text_to_text:
             raise ValueError("prompt_inputs: this model was trained with router.mode=per_task, "
-                             "so it reads raw texts; tokenize them with model.tokenizer")
+                             "so it reads raw texts. Tokenize them with model.tokenizer.")
         task_spec = self.spec["tasks"][task]
         prompt = task_spec["prompt"]
         max_length = task_spec["max_length"]
@@ -142,7 +170,9 @@ class MultiTaskModel(nn.Module):
         return {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"]}
 
     def parameter_counts(self) -> dict[str, int]:
-        counts = {"encoder": sum(p.numel() for p in self.encoder.parameters())}
+        counts = {}
+        if self.encoder is not None:
+            counts["encoder"] = sum(p.numel() for p in self.encoder.parameters())
         if self.router.shared is not None:
             counts["decoder[shared]"] = sum(p.numel() for p in self.router.shared.parameters())
         for name, decoder in self.router.decoders.items():
@@ -153,7 +183,7 @@ class MultiTaskModel(nn.Module):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         spec = copy.deepcopy(self.spec)
-        if spec["encoder"]["type"] == "hf":
+        if spec["encoder"]["type"] == "hf" and self.encoder is not None:
             spec["encoder_model_config"] = self.encoder.model.config.to_dict()
         for name, target_tokenizer in self.target_tokenizers.items():
             # Reloading rebuilds the pretrained generator from its config, with no download.
@@ -213,7 +243,7 @@ def model_spec(
             tasks[name]["prompt"] = {"template": resolve_template(prompt.template), "task": prompt.task}
     spec = {"encoder": OmegaConf.to_container(cfg.encoder, resolve=True), "tasks": tasks}
     if shared:
-        spec["mode"] = "text_to_text"
+        spec["mode"] = cfg.router.mode
         spec["shared_decoder"] = OmegaConf.to_container(cfg.router.decoder, resolve=True)
         spec["label_scoring"] = cfg.router.label_scoring
     return spec

@@ -1,4 +1,6 @@
-"""Prompt templates for the text-to-text mode: every task's input rendered as one text.
+"""Prompt templates for the prompt modes (router.mode text_to_text or decoder_only).
+
+In these modes every task's input is rendered as one text.
 
 A template is a ``str.format`` string with two placeholders: ``{input}`` (required), the
 example's text, and ``{task}`` (optional), the task's display name. ``zh`` and ``en``
@@ -31,7 +33,7 @@ def resolve_template(value: str) -> str:
 def template_problem(value: Any) -> str | None:
     """Describe what makes `value` unusable as a template, or return None when it is valid.
 
-    The description names the fault only; callers add the config key and the fix.
+    The description names the fault only, and callers add the config key and the fix.
     """
     if not isinstance(value, str):
         return f"expected a string, got {type(value).__name__}"

@@ -35,19 +35,20 @@ class TaskRouter(nn.Module):
         return self.shared if self.shared is not None else self.decoders[task]
 
     def forward(
-        self, hidden: torch.Tensor, mask: torch.Tensor, task_ids: torch.Tensor,
+        self, hidden: torch.Tensor | None, mask: torch.Tensor, task_ids: torch.Tensor,
         targets: dict[str, dict[str, torch.Tensor]],
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Return the weighted total loss and each present task's mean loss.
 
         Args:
-            hidden: encoder states (B, T, H) of the whole mixed batch.
+            hidden: encoder states (B, T, H) of the whole mixed batch, or None in
+                decoder_only mode, where the targets contain the whole sequences.
             mask: encoder attention mask (B, T).
             task_ids: (B,) index into ``task_names`` of each example.
             targets: per present task, its decoder's target tensors, rows in batch order.
         """
         losses: dict[str, torch.Tensor] = {}
-        total = hidden.new_zeros((), dtype=torch.float32)
+        total = mask.new_zeros((), dtype=torch.float32)
         for index, name in enumerate(self.task_names):
             decoder = self.decoder(name)
             rows = (task_ids == index).nonzero(as_tuple=True)[0]
@@ -56,6 +57,7 @@ class TaskRouter(nn.Module):
                 if self.shared is None:
                     total = total + sum(p.sum() for p in decoder.parameters()) * 0.0
                 continue
-            losses[name] = decoder.loss(hidden[rows], mask[rows], **targets[name])
+            states = hidden[rows] if hidden is not None else None  # None: no encoder
+            losses[name] = decoder.loss(states, mask[rows], **targets[name])
             total = total + self.loss_weights[name] * losses[name]
         return total, losses

@@ -127,7 +127,7 @@ class Trainer:
         for task in self.tasks:
             if task.prompt is not None:
                 example = render_prompt(task.prompt.template, task.prompt.task, "<input>")
-                log.info(f"Task {task.name} prompt (text_to_text mode): {example!r}", main_process_only=True)
+                log.info(f"Task {task.name} prompt ({cfg.router.mode} mode): {example!r}", main_process_only=True)
 
         # Model, optimizer and schedule.
         spec = model_spec(cfg, {t.name: t.labels for t in self.tasks}, {t.name: t.prompt for t in self.tasks})
@@ -320,7 +320,7 @@ class Trainer:
             (task, {key: column[index] for key, column in self.train_rows[task].items()})
             for task, index in self.sampler.next_batch()
         ]
-        batch = collate(items, self.tasks, self.tokenizer)
+        batch = collate(items, self.tasks, self.tokenizer, self.cfg.router.mode == "decoder_only")
         return send_to_device(batch, self.accelerator.device)
 
     def _log_train(self, totals, tokens, window_start, window_examples, progress):
@@ -576,7 +576,9 @@ def pad_inputs(sequences: list[list[int]], pad_id: int) -> dict[str, torch.Tenso
     return {"input_ids": input_ids, "attention_mask": attention_mask}
 
 
-def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any) -> dict[str, Any]:
+def collate(
+    items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any, decoder_only: bool = False,
+) -> dict[str, Any]:
     """Build one mixed batch from (task index, example) pairs.
 
     Returns the padded encoder inputs, ``task_ids`` (B,) and, per task present, the
@@ -584,7 +586,8 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
     Translation targets are ``decoder_input_ids`` ([BOS] + target),
     ``decoder_attention_mask`` and ``labels`` (target + [EOS], -100 on padding), each (N, L).
     In text-to-text mode, classification targets take that form too, with the label's
-    name as the target.
+    name as the target. With `decoder_only`, every task's targets are whole sequences
+    instead (see :func:`_prompt_sequences`).
     """
     batch = pad_inputs([example["input_ids"] for _, example in items], tokenizer.pad_token_id)
     batch["task_ids"] = torch.tensor([task for task, _ in items], dtype=torch.long)
@@ -592,6 +595,9 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
     for index, task in enumerate(tasks):
         examples = [example for t, example in items if t == index]
         if not examples:
+            continue
+        if decoder_only:
+            batch["targets"][task.name] = _prompt_sequences(examples, tokenizer)
             continue
         if task.type == "classification" and task.prompt is None:
             batch["targets"][task.name] = {"labels": torch.tensor([e["label"] for e in examples])}
@@ -610,6 +616,23 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
             "labels": labels,
         }
     return batch
+
+
+def _prompt_sequences(examples: list[dict], tokenizer: Any) -> dict[str, torch.Tensor]:
+    """Join each prompt and its output into one right-padded sequence, for decoder_only mode.
+
+    Returns ``input_ids`` (prompt + target + [EOS]), ``attention_mask`` and ``labels``
+    (the target and [EOS] tokens at their own positions, -100 on the prompt and padding),
+    each (N, L). The generator shifts the labels by one position itself.
+    """
+    _, eos, pad = generation_ids(tokenizer)
+    sequences = [[*e["input_ids"], *e["target_ids"], eos] for e in examples]
+    batch = pad_inputs(sequences, pad)
+    labels = torch.full_like(batch["input_ids"], -100)
+    for row, (example, sequence) in enumerate(zip(examples, sequences)):
+        start = len(example["input_ids"])
+        labels[row, start : len(sequence)] = torch.tensor(sequence[start:])
+    return {**batch, "labels": labels}
 
 
 def _flat_config(cfg: DictConfig) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def test_bad_templates_fail_validation(compose_config):
 def test_text_to_text_needs_shared_generator(compose_config):
     cfg = compose_config(["router.mode=text_to_text"])
 
-    with pytest.raises(ConfigError, match="router.decoder: missing.*choose router=text_to_text"):
+    with pytest.raises(ConfigError, match="router.decoder: missing.*Choose router=text_to_text"):
         validate_config(cfg)
 
 
