@@ -328,9 +328,9 @@ def tokenize_split(
     """Add ``input_ids`` and ``length`` (and ``target_ids`` for translation).
 
     Targets are tokenized with `target_tokenizer` where given, else with `tokenizer`.
-    With a `prompt` (text-to-text mode), the encoder reads the input rendered through the
-    prompt template, and every task gets ``target_ids``: a classification target is its
-    label's name. The result is cached under a fingerprint of the split, the tokenizers'
+    With a `prompt` (router.mode text_to_text or decoder_only), ``input_ids`` are the
+    input rendered through the prompt template, and every task gets ``target_ids``, a
+    classification target being its label's name. The result is cached under a fingerprint of the split, the tokenizers'
     vocabularies, the prompt and the length limits, so an unchanged run reads it back
     instead of re-tokenizing.
     """
@@ -374,8 +374,8 @@ class TaskPrompt:
 def output_texts(task_type: str, batch: dict[str, list], prompt: TaskPrompt | None) -> list[str]:
     """Return the text a generator learns to write for each example of a batch.
 
-    A translation's output is its ``target``; a classification's, in text-to-text mode,
-    is the name of its ``label`` (an index into ``prompt.labels``).
+    A translation's output is its ``target``. A classification's, in the prompt modes, is
+    the name of its ``label`` (an index into ``prompt.labels``).
     """
     if task_type == "translation":
         return batch["target"]

@@ -2,7 +2,9 @@
 
 Every decoder takes ``hidden`` (N, T, H) and ``mask`` (N, T) for the N examples of its
 task in the batch. ``loss`` returns the mean loss over those examples (over their target
-tokens, for a generator); ``predict`` returns one prediction per example.
+tokens, for a generator); ``predict`` returns one prediction per example. The
+exception is :class:`DecoderOnlyGenerator` (``router.mode=decoder_only``), which has no
+encoder states and reads whole prompt + output sequences instead.
 """
 
 from __future__ import annotations
@@ -105,13 +107,7 @@ class Generator(nn.Module):
             # for them (transformers 5.25); a cache with a cross-attention half serves both.
             cache=EncoderDecoderCache(DynamicCache(), DynamicCache()),
         )
-        sequences = []
-        for row in output[:, 1:].tolist():
-            if self.eos_token_id in row:
-                row = row[: row.index(self.eos_token_id)]
-            sequences.append(row)
-        return sequences
-
+        return _cut_at_eos(output[:, 1:].tolist(), self.eos_token_id)
 
     @torch.no_grad()
     def score_candidates(
@@ -202,12 +198,7 @@ class DecoderOnlyGenerator(nn.Module):
             eos_token_id=self.eos_token_id,
             pad_token_id=self.pad_token_id,
         )
-        sequences = []
-        for row in output[:, input_ids.size(1):].tolist():
-            if self.eos_token_id in row:
-                row = row[: row.index(self.eos_token_id)]
-            sequences.append(row)
-        return sequences
+        return _cut_at_eos(output[:, input_ids.size(1):].tolist(), self.eos_token_id)
 
     @torch.no_grad()
     def score_candidates(
@@ -254,6 +245,11 @@ def _label_log_probs(logits: torch.Tensor, labels: torch.Tensor, length_normaliz
     if length_normalize:
         scores = scores / real.sum(dim=-1)
     return scores  # (M,)
+
+
+def _cut_at_eos(rows: list[list[int]], eos: int) -> list[list[int]]:
+    """Drop the first EOS of each generated row and everything after it (padding)."""
+    return [row[: row.index(eos)] if eos in row else row for row in rows]
 
 
 def _pad_left(input_ids: torch.Tensor, attention_mask: torch.Tensor, pad_id: int):

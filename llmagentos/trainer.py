@@ -546,7 +546,7 @@ def _build_tokenizer(
 def _training_texts(cfg: DictConfig, raw: dict, prompts: dict[str, TaskPrompt]) -> list[str]:
     """Collect the text the vocabulary is trained on: what the encoder and generator read.
 
-    In text-to-text mode that is each rendered prompt, whose template words then get
+    In the prompt modes that is each rendered prompt, whose template words then get
     their own tokens, and each output text, label names included.
     """
     texts = []
