@@ -1,12 +1,11 @@
 """Prompt templates for the prompt modes (router.mode text_to_text or decoder_only).
 
-In these modes every task's input is rendered as one text.
-
-A template is a ``str.format`` string with two placeholders: ``{input}`` (required), the
-example's text, and ``{task}`` (optional), the task's display name. ``zh`` and ``en``
-name the two built-in templates. Training and inference both render through
-:func:`render_prompt` (or :func:`fit_prompts`, which also keeps a prompt within the
-encoder's length), so a saved model reads a raw input exactly as it read its training data.
+In these modes every task's input is rendered as one text. A template is a ``str.format``
+string with two placeholders: ``{input}`` (required), the example's text, and ``{task}``
+(optional), the task's display name. ``zh`` and ``en`` name the two built-in templates.
+Training and inference both render through :func:`render_prompt` (or
+:func:`fit_prompts`, which also keeps a prompt within the task's max_length), so a saved
+model reads a raw input exactly as it read its training data.
 """
 
 from __future__ import annotations
@@ -84,11 +83,14 @@ def fit_prompts(
     """Render prompts whose tokenization fits in `max_length`, cutting the inputs, not the template.
 
     Plain truncation would cut the end of the prompt, which is where the template's
-    output marker sits. Each input is instead cut at a token boundary, so that its tokens
-    plus the template's own (special tokens included) come to `max_length` at most.
-    The boundary is found with the fast tokenizer's offsets, in characters of the raw text.
-    Tokens may merge differently across the input's edges once it sits in the template, so
-    callers still truncate the tokenized prompt to `max_length`.
+    output marker sits. Each input is instead cut at a token boundary, found with the
+    fast tokenizer's offsets, so that its tokens plus the template's own (special tokens
+    included) come to `max_length` at most. Tokens may merge differently across the
+    input's edges once it sits in the template, so a prompt still too long loses as many
+    more input tokens as it has too many, until it fits.
+
+    Returns:
+        One prompt per text, each `max_length` tokens or fewer when tokenized.
 
     Raises:
         ValueError: when the template alone needs `max_length` tokens or more.
@@ -101,9 +103,25 @@ def fit_prompts(
             f"within max_length={max_length}"
         )
     encoded = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
-    prompts = []
-    for text, offsets in zip(texts, encoded["offset_mapping"]):
-        if len(offsets) > budget:
-            text = text[: offsets[budget - 1][1]]
-        prompts.append(render_prompt(template, task, text))
+    offsets = encoded["offset_mapping"]
+    keeps = [min(len(spans), budget) for spans in offsets]
+    prompts = [
+        render_prompt(template, task, _first_tokens(text, spans, keep))
+        for text, spans, keep in zip(texts, offsets, keeps)
+    ]
+    lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]
+    for i, length in enumerate(lengths):
+        keep = keeps[i]
+        while length > max_length:
+            # keep = 0 leaves the bare template, which fits because budget >= 1.
+            keep = max(keep - (length - max_length), 0)
+            prompts[i] = render_prompt(template, task, _first_tokens(texts[i], offsets[i], keep))
+            length = len(tokenizer(prompts[i])["input_ids"])
     return prompts
+
+
+def _first_tokens(text: str, offsets: list[tuple[int, int]], keep: int) -> str:
+    """Return the part of `text` that its first `keep` tokens cover (character offsets)."""
+    if keep >= len(offsets):
+        return text
+    return text[: offsets[keep - 1][1]] if keep > 0 else ""

@@ -128,10 +128,22 @@ def test_long_input_cut_before_template_end():
     prompts = fit_prompts(tokenizer, "zh", "文本分类", [long_text, texts[1]], max_length=40)
 
     ids = tokenizer(prompts[0])["input_ids"]
-    assert len(ids) <= 40
+    assert len(ids) == 40
     assert prompts[0].endswith("\n输出数据:")
     assert prompts[0].startswith("任务类型: 文本分类\n输入数据: 这部电影太棒了")
     assert prompts[1] == render_prompt("zh", "文本分类", texts[1])
+
+
+def test_cut_prompts_fit_every_length():
+    texts = ["The food was great, and the staff were kind to us.", "这部电影太棒了，我非常喜欢。"]
+    tokenizer = train_tokenizer([render_prompt("en", "sentiment", t) for t in texts], vocab_size=150, min_frequency=1)
+    overhead = len(tokenizer(render_prompt("en", "sentiment", ""))["input_ids"])
+
+    for max_length in range(overhead + 1, overhead + 30):
+        prompts = fit_prompts(tokenizer, "en", "sentiment", texts * 3, max_length)
+        for prompt in prompts:
+            assert len(tokenizer(prompt)["input_ids"]) <= max_length, (max_length, prompt)
+            assert prompt.endswith("\nOutput:")
 
 
 def test_template_too_long_for_max_length():
