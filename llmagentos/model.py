@@ -62,6 +62,12 @@ class MultiTaskModel(nn.Module):
             self.encoder = self._build_encoder()
         if self.text_to_text:
             self.router = TaskRouter({}, weights, shared_decoder=self._build_shared_generator())
+            # Token ids of each classification task's label names, the candidates that
+            # label_scores ranks, tokenized once as the training targets were.
+            self.label_token_ids = {
+                name: tokenizer(task["labels"], add_special_tokens=False)["input_ids"]
+                for name, task in spec["tasks"].items() if task["type"] == "classification"
+            }
         else:
             self.router = TaskRouter(self._build_task_decoders(), weights)
 
@@ -142,8 +148,7 @@ class MultiTaskModel(nn.Module):
         token log-probabilities given the prompt (``label_scoring: mean`` divides by the
         token count). Returns scores (B, number of labels) in the order of the task's labels.
         """
-        labels = self.spec["tasks"][task]["labels"]
-        candidates = self.tokenizer(labels, add_special_tokens=False)["input_ids"]
+        candidates = self.label_token_ids[task]
         mean = self.spec.get("label_scoring", "sum") == "mean"
         generator = self.router.decoder(task)
         if self.decoder_only:
@@ -219,7 +224,7 @@ def model_spec(
 ) -> dict[str, Any]:
     """Extract the parts of a run config that the model's architecture depends on, as plain dicts.
 
-    `prompts` (text-to-text mode) are stored per task as ``prompt`` ({"template", "task"}),
+    `prompts` (the prompt modes) are stored per task as ``prompt`` ({"template", "task"}),
     with the template written out in full, so that a saved model renders inputs the same
     way even if a built-in template changes later.
     """
@@ -229,7 +234,7 @@ def model_spec(
         tasks[name] = {
             "type": task.type,
             "aliases": list(task.aliases),
-            # In text-to-text mode the task's own decoder is not built.
+            # In the prompt modes the task's own decoder is not built.
             "decoder": None if shared else OmegaConf.to_container(task.decoder, resolve=True),
             "labels": labels.get(name, []),
             "loss_weight": task.loss_weight,
