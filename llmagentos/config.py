@@ -171,6 +171,9 @@ class RouterConfig:
     label_scoring: Literal["sum", "mean"] = "sum"
 
 
+PROMPT_MODES = ("text_to_text", "decoder_only")  # router modes that render prompts
+
+
 @dataclass
 class DataConfig:
     batch_size: int = 32  # examples per batch and process, unless max_tokens is set
@@ -369,9 +372,6 @@ def _generators(cfg: DictConfig) -> list[tuple[str, DictConfig]]:
     return [(key, d) for key, d in decoders if d.type == "generator" and not d.get("pretrained")]
 
 
-PROMPT_MODES = ("text_to_text", "decoder_only")
-
-
 def text_to_text(cfg: DictConfig) -> bool:
     """Tell whether the run trains one shared generator on prompts (router.mode is
     text_to_text or decoder_only)."""
@@ -393,10 +393,11 @@ def _check_router(router: Any, problems: list[str]) -> None:
             f"router={mode}, which brings one (configs/router/{mode}.yaml)."
         )
         return
-    if mode == "decoder_only" and decoder.get("architecture") != "gpt2":
+    architecture = decoder.get("architecture", GeneratorDecoderConfig.architecture)
+    if mode == "decoder_only" and architecture != "gpt2":
         problems.append(
             f"router.decoder.architecture: decoder_only mode is built for gpt2 only, got "
-            f"{decoder.get('architecture')!r}. Set router.decoder.architecture=gpt2."
+            f"{architecture!r}. Set router.decoder.architecture=gpt2."
         )
     _check_variant(decoder, DECODER_SCHEMAS, "router.decoder", problems)
     if decoder.get("type") in DECODER_SCHEMAS and decoder.type != "generator":
