@@ -27,6 +27,7 @@ from omegaconf.errors import InterpolationResolutionError
 
 from llmagentos.errors import ConfigError
 from llmagentos.llm import is_pretrained
+from llmagentos.prompt import PROMPT_MODES, template_problem
 
 
 # -- data sources and tasks ------------------------------------------------------------
@@ -141,6 +142,10 @@ class TaskConfig:
     stride: int = 128
     max_answer_length: int = 30  # qa only: longest predicted answer, in tokens
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    # Prompt modes only (router.mode text_to_text or decoder_only): a built-in template
+    # (zh, en) or a str.format string with {input} and optionally {task}. None uses
+    # router.prompt_template.
+    prompt_template: Optional[str] = None
 
 
 TASK_FIELDS = {f.name for f in dataclasses.fields(TaskConfig)}
@@ -208,6 +213,19 @@ class RouterConfig:
     type: Literal["task"] = "task"
     # static: total loss = sum over tasks present in the batch of loss_weight * task loss
     loss_weighting: Literal["static"] = "static"
+    # per_task: each task's own decoder reads the raw input. text_to_text: every task's
+    # input is rendered through its prompt template, the encoder reads it, and one shared
+    # generator (`decoder`) writes the output text: a label name, or the translation.
+    # decoder_only: the same without an encoder, the shared generator reading the prompt
+    # and writing the output as one sequence.
+    mode: Literal["per_task", "text_to_text", "decoder_only"] = "per_task"
+    decoder: Any = None  # the shared GeneratorDecoderConfig, in the two prompt modes only
+    prompt_template: str = "zh"  # template of tasks whose own prompt_template is null
+    # How a classification label is ranked in the prompt modes: sum is log p(label | prompt)
+    # over the label's tokens and EOS, and mean divides that by the token count.
+    label_scoring: Literal["sum", "mean"] = "sum"
+
+
 
 
 @dataclass
@@ -297,6 +315,8 @@ def validate_config(cfg: DictConfig) -> None:
     else:
         problems.append("encoder: missing. Choose one with encoder=<name> (see configs/encoder/).")
 
+    _check_router(cfg.get("router"), problems)
+
     tasks = cfg.get("task")
     if not isinstance(tasks, DictConfig) or len(tasks) == 0:
         problems.append("task: no task selected. Choose one with task=<name> (see configs/task/).")
@@ -305,6 +325,14 @@ def validate_config(cfg: DictConfig) -> None:
     else:
         for name, task in tasks.items():
             _check_task(str(name), task, problems)
+        mode = cfg.get("router", {}).get("mode")
+        if mode in PROMPT_MODES:
+            for name, task in tasks.items():
+                if isinstance(task, DictConfig) and task.get("type") == "qa":
+                    problems.append(
+                        f"task.{name}: a qa task cannot train in router.mode={mode} yet "
+                        "(generative question answering is not built). Train it with router=task."
+                    )
         if not problems:
             _check_sizes(cfg, problems)
 
@@ -364,6 +392,7 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
             f"encoder.hidden_size={encoder.hidden_size} must be even: each LSTM direction "
             "gets half of it."
         )
+    shared = cfg.router.decoder if text_to_text(cfg) else None
     longest = 0
     for name, task in cfg.task.items():
         key = f"task.{name}"
@@ -374,8 +403,14 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
                 f"{key}.max_length={max_length} exceeds encoder.max_positions="
                 f"{encoder.max_positions}. Lower the one or raise the other."
             )
-        if task.decoder.type == "generator":
-            _check_generator(key, task, problems)
+        # In the prompt modes every task's output goes through the shared generator.
+        decoder, decoder_key = task.decoder, f"{key}.decoder"
+        if shared is not None:
+            decoder, decoder_key = shared, "router.decoder"
+        if decoder.type == "generator":
+            _check_positions(key, task, decoder, decoder_key, cfg.router.get("mode"), problems)
+    for decoder_key, decoder in _generators(cfg):
+        _check_generator(decoder_key, decoder, problems)
     max_tokens = cfg.data.get("max_tokens")
     if max_tokens is not None and max_tokens < longest:
         problems.append(
@@ -387,13 +422,20 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
         problems.append("task.*.sampling_weight: all are 0. Give at least one task a weight > 0.")
 
 
-def _check_generator(task_key: str, task: DictConfig, problems: list[str]) -> None:
-    """Check a generator's checkpoint source, what it trains, and its position budget."""
-    decoder = task.decoder
-    key = f"{task_key}.decoder"
+def _generators(cfg: DictConfig) -> list[tuple[str, DictConfig]]:
+    """Return (key, config) of each generator: the shared one, or each task's."""
+    if text_to_text(cfg):
+        decoders = [("router.decoder", cfg.router.decoder)]
+    else:
+        decoders = [(f"task.{name}.decoder", task.decoder) for name, task in cfg.task.items()]
+    return [(key, d) for key, d in decoders if d.type == "generator"]
+
+
+def _check_generator(key: str, decoder: DictConfig, problems: list[str]) -> None:
+    """Check a generator's checkpoint source, what it trains, and its width."""
     _check_llm_packages(key, decoder, problems)
     if is_pretrained(decoder):
-        return  # sizes and positions come from the checkpoint
+        return  # sizes come from the checkpoint
 
     random_weights = "this decoder starts from random weights (pretrained and gguf_file are null)"
     if decoder.get("freeze"):
@@ -406,7 +448,6 @@ def _check_generator(task_key: str, task: DictConfig, problems: list[str]) -> No
             f"{key}.lora.enabled=true: LoRA adapts pretrained weights, but {random_weights}. "
             f"Set {key}.pretrained, or {key}.lora.enabled=false."
         )
-
     decoder = _fill(decoder, GeneratorDecoderConfig)  # a file may leave sizes at their defaults
     if decoder.hidden_size % decoder.num_heads:
         problems.append(
@@ -414,20 +455,32 @@ def _check_generator(task_key: str, task: DictConfig, problems: list[str]) -> No
             f"{key}.num_heads={decoder.num_heads}. Change one of them."
         )
 
+
+def _check_positions(
+    task_key: str, task: DictConfig, decoder: DictConfig, decoder_key: str, mode: str | None,
+    problems: list[str],
+) -> None:
+    """Check that a task's targets fit the positions of the generator that writes them."""
+    if is_pretrained(decoder):
+        return  # positions come from the checkpoint
+    decoder = _fill(decoder, GeneratorDecoderConfig)
+    max_length = task.get("max_length", TaskConfig.max_length)
     target = task.get("max_target_length", TaskConfig.max_target_length)
     new_tokens = task.get("generation", {}).get("max_new_tokens", GenerationConfig.max_new_tokens)
-    # The decoder reads [BOS] plus up to max(target, new tokens) positions, after the
-    # encoder states when they come as a prefix.
+    # The decoder reads [BOS] plus up to max(target, new tokens) positions. The encoder
+    # states come first when they are a prefix, and in decoder_only mode the prompt (up
+    # to max_length tokens) takes the place of [BOS].
     needed = max(target, new_tokens + 1)
-    prefix = ""
-    if decoder.bridge == "prefix":
-        max_length = task.get("max_length", TaskConfig.max_length)
+    lengths = f"max_target_length={target} and generation.max_new_tokens={new_tokens}"
+    if mode == "decoder_only":
+        needed = max_length + max(target, new_tokens)
+        lengths = f"max_length={max_length}, {lengths}"
+    elif decoder.bridge == "prefix":
         needed += max_length
-        prefix = f" after a prefix of max_length={max_length}"
+        lengths = f"{lengths} after a prefix of max_length={max_length}"
     if needed > decoder.max_positions:
         problems.append(
-            f"{task_key}: max_target_length={target} and generation.max_new_tokens="
-            f"{new_tokens}{prefix} need {needed} decoder positions, but {key}.max_positions="
+            f"{task_key}: {lengths} need {needed} decoder positions, but {decoder_key}.max_positions="
             f"{decoder.max_positions}. Raise max_positions or lower the lengths."
         )
 
@@ -447,6 +500,63 @@ def _check_llm_packages(key: str, decoder: DictConfig, problems: list[str]) -> N
         problems.append(
             f"{key}.lora.enabled=true needs the peft package. Install it with "
             '`pip install peft` (or `pip install -e ".[llm]"`).'
+        )
+
+
+def text_to_text(cfg: DictConfig) -> bool:
+    """Tell whether the run trains one shared generator on prompts (router.mode is
+    text_to_text or decoder_only)."""
+    return cfg.router.get("mode", RouterConfig.mode) in PROMPT_MODES
+
+
+def _check_router(router: Any, problems: list[str]) -> None:
+    """Check the prompt template and, in the prompt modes, the shared generator."""
+    if not isinstance(router, DictConfig):
+        return  # _check_node has reported the wrong type
+    _check_template(router.get("prompt_template", RouterConfig.prompt_template), "router.prompt_template", problems)
+    mode = router.get("mode")
+    if mode not in PROMPT_MODES:
+        return
+    decoder = router.get("decoder")
+    if not isinstance(decoder, DictConfig):
+        problems.append(
+            f"router.decoder: missing. router.mode={mode} needs the shared generator. Choose "
+            f"router={mode}, which brings one (configs/router/{mode}.yaml)."
+        )
+        return
+    architecture = decoder.get("architecture", GeneratorDecoderConfig.architecture)
+    if mode == "decoder_only" and architecture != "gpt2":
+        problems.append(
+            f"router.decoder.architecture: decoder_only mode is built for gpt2 only, got "
+            f"{architecture!r}. Set router.decoder.architecture=gpt2."
+        )
+    _check_variant(decoder, DECODER_SCHEMAS, "router.decoder", problems)
+    if decoder.get("type") in DECODER_SCHEMAS and decoder.type != "generator":
+        problems.append(
+            f"router.decoder.type: the shared decoder writes every task's output text, so it "
+            f"must be a generator, got {decoder.type!r}. Fix: +decoder@router.decoder=generator."
+        )
+    if decoder.get("bridge", "cross_attention") != "cross_attention" and mode == "text_to_text":
+        problems.append(
+            f"router.decoder.bridge={decoder.bridge!r}: the shared generator reads the encoder "
+            "through cross-attention only, since label ranking is built on it. Set "
+            "router.decoder.bridge=cross_attention."
+        )
+    if decoder.get("pretrained"):
+        # NOTE: the shared generator writes with the vocabulary trained for the run. A
+        # pretrained one would need its own tokenizer for prompts and outputs, not built yet.
+        problems.append(
+            f"router.decoder.pretrained={decoder.pretrained!r}: a pretrained shared generator "
+            f"is not supported in {mode} mode. Set router.decoder.pretrained=null."
+        )
+
+
+def _check_template(value: Any, key: str, problems: list[str]) -> None:
+    problem = template_problem(value)
+    if problem is not None:
+        problems.append(
+            f"{key}: invalid prompt template {value!r}: {problem}. Fix: use zh or en, or a "
+            "template with an {input} placeholder and optionally {task}."
         )
 
 
@@ -514,6 +624,9 @@ def _check_task(name: str, task: Any, problems: list[str]) -> None:
             problems.append(f"{key}.target_lang: missing. Set it, e.g. {key}.target_lang=en.")
     if task_type == "qa":
         _check_qa_task(key, task, problems)
+
+    if task.get("prompt_template") is not None:
+        _check_template(task.prompt_template, f"{key}.prompt_template", problems)
 
     source = task.get("data")
     if isinstance(source, DictConfig):
@@ -663,6 +776,8 @@ def with_defaults(cfg: DictConfig) -> DictConfig:
     """
     out = _fill(cfg, TrainConfig)
     out.encoder = _fill(cfg.encoder, ENCODER_SCHEMAS[cfg.encoder.type])
+    if cfg.router.get("decoder") is not None:
+        out.router.decoder = _fill(cfg.router.decoder, DECODER_SCHEMAS[cfg.router.decoder.type])
     for name, task in cfg.task.items():
         out.task[name] = _fill(task, TaskConfig)
         out.task[name].decoder = _fill(task.decoder, DECODER_SCHEMAS[task.decoder.type])

@@ -13,6 +13,7 @@ tokenizer and the task settings, so a second run with the same data skips tokeni
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -26,7 +27,8 @@ from typing import Any
 import datasets
 from omegaconf import DictConfig
 
-from llmagentos.errors import DataError
+from llmagentos.errors import ConfigError, DataError
+from llmagentos.prompt import fit_prompts, task_display_name
 from llmagentos.qa import QuestionTooLong, encode_windows
 from llmagentos.squad import read_squad
 from llmagentos.tokenizer import encode_texts
@@ -56,6 +58,8 @@ class TaskData:
     # QA only: the validation examples (contexts, gold answers) that `validation`, one
     # row per window, was cut from; windows point into it by `example_index`.
     validation_examples: datasets.Dataset | None = None
+    # The prompt settings in the prompt modes (text_to_text, decoder_only); None in per_task mode.
+    prompt: TaskPrompt | None = None
 
 
 def resolve_data_root(data_root: str | None) -> Path:
@@ -416,18 +420,22 @@ def _labels_in(task: DictConfig, raw_train: datasets.Dataset) -> list[str]:
 
 def tokenize_split(
     dataset: datasets.Dataset, task: DictConfig, tokenizer: Any, desc: str,
-    target_tokenizer: Any = None,
+    target_tokenizer: Any = None, prompt: TaskPrompt | None = None,
 ) -> datasets.Dataset:
     """Add ``input_ids`` and ``length`` (and ``target_ids`` for translation).
 
     Targets are tokenized with `target_tokenizer` where given, else with `tokenizer`.
-    The result is cached under a fingerprint of the split, the tokenizers' vocabularies
-    and the length limits, so an unchanged run reads it back instead of re-tokenizing.
+    With a `prompt` (router.mode text_to_text or decoder_only), ``input_ids`` are the
+    input rendered through the prompt template, and every task gets ``target_ids``, a
+    classification target being its label's name. The result is cached under a
+    fingerprint of the split, the tokenizers' vocabularies, the prompt and the length
+    limits, so an unchanged run reads it back instead of re-tokenizing.
     """
     target_tokenizer = target_tokenizer or tokenizer
     settings = json.dumps(
         [dataset._fingerprint, _tokenizer_digest(tokenizer), _tokenizer_digest(target_tokenizer),
-         task.type, task.max_length, task.get("max_target_length"), task.get("stride")]
+         task.type, task.max_length, task.get("max_target_length"), task.get("stride"),
+         dataclasses.asdict(prompt) if prompt else None]
     )
     fingerprint = hashlib.sha256(settings.encode()).hexdigest()[:32]
     if task.type == "qa":
@@ -435,13 +443,16 @@ def tokenize_split(
     text_column = "text" if task.type == "classification" else "source"
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
-        out = {"input_ids": encode_texts(tokenizer, batch[text_column], task.max_length)}
+        texts = batch[text_column]
+        if prompt is not None:
+            texts = fit_prompts(tokenizer, prompt.template, prompt.task, texts, task.max_length)
+        out = {"input_ids": encode_texts(tokenizer, texts, task.max_length)}
         out["length"] = [len(ids) for ids in out["input_ids"]]
-        if task.type == "translation":
+        if task.type == "translation" or prompt is not None:
             # One position is kept for the EOS token that the generator appends.
             targets = target_tokenizer(
-                batch["target"], add_special_tokens=False, truncation=True,
-                max_length=task.max_target_length - 1,
+                output_texts(task.type, batch, prompt), add_special_tokens=False,
+                truncation=True, max_length=task.max_target_length - 1,
             )
             out["target_ids"] = targets["input_ids"]
         return out
@@ -474,6 +485,48 @@ def _tokenize_qa(
         encode, batched=True, with_indices=True, remove_columns=dataset.column_names,
         new_fingerprint=fingerprint, desc=desc,
     )
+
+
+@dataclass(frozen=True)
+class TaskPrompt:
+    """The prompt settings of one task in the prompt modes (text_to_text, decoder_only)."""
+
+    template: str  # a template or a built-in name (zh, en), see llmagentos.prompt
+    task: str  # the display name that fills {task}
+    labels: tuple[str, ...] = ()  # classification: the output text of each label index
+
+
+def output_texts(task_type: str, batch: dict[str, list], prompt: TaskPrompt | None) -> list[str]:
+    """Return the text a generator learns to write for each example of a batch.
+
+    A translation's output is its ``target``. A classification's, in the prompt modes, is
+    the name of its ``label`` (an index into ``prompt.labels``).
+    """
+    if task_type == "translation":
+        return batch["target"]
+    return [prompt.labels[index] for index in batch["label"]]
+
+
+def task_prompt(name: str, task: DictConfig, default_template: str, labels: list[str]) -> TaskPrompt:
+    """Build a task's prompt settings: its own template, or else the run's default."""
+    template = task.get("prompt_template") or default_template
+    display = task_display_name(name, [str(a) for a in task.aliases], template)
+    return TaskPrompt(template, display, tuple(labels))
+
+
+def check_prompt_fits(name: str, prompt: TaskPrompt, tokenizer: Any, max_length: int) -> None:
+    """Check that a task's prompt template leaves room for its input within max_length.
+
+    Raises:
+        ConfigError: naming task.<name>.max_length and the template's own token count.
+    """
+    try:
+        fit_prompts(tokenizer, prompt.template, prompt.task, ["x"], max_length)
+    except ValueError as err:
+        raise ConfigError(
+            f"task.{name}.max_length={max_length}: {err}. Raise task.{name}.max_length or "
+            f"shorten task.{name}.prompt_template."
+        ) from err
 
 
 def _tokenizer_digest(tokenizer: Any) -> str:

@@ -3,7 +3,8 @@
 Every decoder takes ``hidden`` (N, T, H) and ``mask`` (N, T) for the N examples of its
 task in the batch. ``loss`` returns the mean loss over those examples (over their target
 tokens, for a generator); ``predict`` returns one prediction per example (per window, for
-a span head).
+a span head). The exception is :class:`DecoderOnlyGenerator` (``router.mode=decoder_only``),
+which has no encoder states and reads whole prompt + output sequences instead.
 """
 
 from __future__ import annotations
@@ -213,16 +214,165 @@ class Generator(nn.Module):
                 cache=EncoderDecoderCache(DynamicCache(), DynamicCache()),
                 **settings,
             )[:, 1:]  # without the BOS
-        sequences = []
-        for row in generated.tolist():
-            if self.eos_token_id in row:
-                row = row[: row.index(self.eos_token_id)]
-            sequences.append(row)
-        return sequences
+        return _cut_at_eos(generated.tolist(), self.eos_token_id)
+
+    @torch.no_grad()
+    def score_candidates(
+        self, hidden: torch.Tensor, mask: torch.Tensor, candidates: list[list[int]],
+        length_normalize: bool = False,
+    ) -> torch.Tensor:
+        """Score each candidate output under the decoder, for every example.
+
+        A candidate's score is log p(candidate + [EOS] | encoder states), the sum of its
+        token log-probabilities. The EOS term matters when one candidate is a prefix of
+        another. With `length_normalize`, the sum is divided by the token count (EOS
+        included).
+
+        Args:
+            hidden: encoder states (N, T, H); mask: their attention mask (N, T).
+            candidates: K token-id sequences without BOS or EOS, such as label names.
+
+        Returns:
+            Scores (N, K), float32.
+        """
+        n, k = hidden.size(0), len(candidates)
+        longest = max(len(c) for c in candidates) + 1
+        inputs = torch.full((k, longest), self.pad_token_id, dtype=torch.long, device=hidden.device)
+        labels = torch.full((k, longest), -100, dtype=torch.long, device=hidden.device)
+        for row, candidate in enumerate(candidates):
+            inputs[row, : len(candidate) + 1] = torch.tensor([self.bos_token_id, *candidate])
+            labels[row, : len(candidate) + 1] = torch.tensor([*candidate, self.eos_token_id])
+
+        # Row i * K + j pairs example i with candidate j: (N * K, L) against (N * K, T, H).
+        inputs, labels = inputs.repeat(n, 1), labels.repeat(n, 1)
+        logits = self.model(
+            input_ids=inputs,
+            attention_mask=(labels != -100).long(),
+            encoder_hidden_states=self.bridge(hidden).repeat_interleave(k, dim=0),
+            encoder_attention_mask=mask.repeat_interleave(k, dim=0),
+        ).logits  # (N * K, L, V)
+        return _label_log_probs(logits, labels, length_normalize).view(n, k)
+
+
+class DecoderOnlyGenerator(nn.Module):
+    """A causal transformer that reads the prompt and writes the output in one sequence.
+
+    There is no encoder: each training sequence is prompt + target + [EOS], and the loss
+    covers the target and EOS positions only. Generation continues the prompt.
+    """
+
+    def __init__(
+        self, cfg: DictConfig, vocab_size: int, bos_token_id: int, eos_token_id: int,
+        pad_token_id: int,
+    ):
+        super().__init__()
+        self.eos_token_id, self.pad_token_id = eos_token_id, pad_token_id
+        self.model = _build_decoder_model(
+            cfg, vocab_size, bos_token_id, eos_token_id, pad_token_id, cross_attention=False
+        )
+
+    def loss(
+        self, hidden: None, mask: torch.Tensor, input_ids: torch.Tensor,
+        attention_mask: torch.Tensor, labels: torch.Tensor,
+    ) -> torch.Tensor:
+        """Return the mean loss over the output tokens of prompt + output sequences.
+
+        Args:
+            hidden: None (there are no encoder states), kept for the router's interface.
+            mask: unused, the encoder mask of the same rows.
+            input_ids, attention_mask: right-padded sequences (N, L).
+            labels: (N, L), the token at each output position and -100 elsewhere.
+        """
+        logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits  # (N, L, V)
+        # The logits at position t predict the token at t + 1.
+        return F.cross_entropy(
+            logits[:, :-1].float().flatten(0, 1), labels[:, 1:].flatten(), ignore_index=-100
+        )
+
+    @torch.no_grad()
+    def predict(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, num_beams: int = 1,
+        max_new_tokens: int = 64,
+    ) -> list[list[int]]:
+        """Continue right-padded prompts (N, T) and return the new token ids, without EOS."""
+        input_ids, attention_mask = _pad_left(input_ids, attention_mask, self.pad_token_id)
+        output = self.model.generate(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            num_beams=num_beams,
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            eos_token_id=self.eos_token_id,
+            pad_token_id=self.pad_token_id,
+        )
+        return _cut_at_eos(output[:, input_ids.size(1):].tolist(), self.eos_token_id)
+
+    @torch.no_grad()
+    def score_candidates(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, candidates: list[list[int]],
+        length_normalize: bool = False,
+    ) -> torch.Tensor:
+        """Score log p(candidate + [EOS] | prompt) for every prompt and candidate.
+
+        Args:
+            input_ids, attention_mask: right-padded prompts (N, T).
+            candidates: K token-id sequences without EOS, such as label names.
+            length_normalize: divide each sum by its token count (EOS included).
+
+        Returns:
+            Scores (N, K), float32.
+        """
+        n, k = input_ids.size(0), len(candidates)
+        lengths = attention_mask.sum(dim=1).tolist()
+        rows = [
+            (input_ids[i, : lengths[i]].tolist(), [*candidate, self.eos_token_id])
+            for i in range(n) for candidate in candidates
+        ]  # row i * K + j pairs prompt i with candidate j
+        longest = max(len(prompt) + len(output) for prompt, output in rows)
+        sequences = torch.full((n * k, longest), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((n * k, longest), dtype=torch.long)
+        labels = torch.full((n * k, longest), -100, dtype=torch.long)
+        for row, (prompt, output) in enumerate(rows):
+            end = len(prompt) + len(output)
+            sequences[row, :end] = torch.tensor(prompt + output)
+            mask[row, :end] = 1
+            labels[row, len(prompt) : end] = torch.tensor(output)
+        device = input_ids.device
+        logits = self.model(input_ids=sequences.to(device), attention_mask=mask.to(device)).logits
+        labels = labels.to(device)  # logits (N * K, L, V), labels (N * K, L)
+        return _label_log_probs(logits[:, :-1], labels[:, 1:], length_normalize).view(n, k)
+
+
+def _label_log_probs(logits: torch.Tensor, labels: torch.Tensor, length_normalize: bool) -> torch.Tensor:
+    """Sum (or average) the log-probabilities of the labelled tokens: logits (M, L, V), labels (M, L)."""
+    log_probs = logits.float().log_softmax(dim=-1)
+    real = labels != -100
+    token_scores = log_probs.gather(-1, labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) * real
+    scores = token_scores.sum(dim=-1)
+    if length_normalize:
+        scores = scores / real.sum(dim=-1)
+    return scores  # (M,)
+
+
+def _cut_at_eos(rows: list[list[int]], eos: int) -> list[list[int]]:
+    """Drop the first EOS of each generated row and everything after it (padding)."""
+    return [row[: row.index(eos)] if eos in row else row for row in rows]
+
+
+def _pad_left(input_ids: torch.Tensor, attention_mask: torch.Tensor, pad_id: int):
+    """Move right padding to the left, as batched generation with a causal model needs."""
+    lengths = attention_mask.sum(dim=1)
+    width = input_ids.size(1)
+    left_ids = torch.full_like(input_ids, pad_id)
+    left_mask = torch.zeros_like(attention_mask)
+    for row, length in enumerate(lengths.tolist()):
+        left_ids[row, width - length :] = input_ids[row, :length]
+        left_mask[row, width - length :] = 1
+    return left_ids, left_mask
 
 
 def _build_decoder_model(
-    cfg: DictConfig, vocab_size: int, bos: int, eos: int, pad: int, cross_attention: bool
+    cfg: DictConfig, vocab_size: int, bos: int, eos: int, pad: int, cross_attention: bool = True
 ) -> nn.Module:
     """Build a randomly initialized GPT-2 or BERT-generation decoder from the config sizes."""
     if cfg.architecture == "gpt2":

@@ -19,7 +19,6 @@ import torch
 
 from llmagentos.model import CONFIG_FILE, MultiTaskModel
 from llmagentos.qa import encode_windows, pick_best_spans
-from llmagentos.tokenizer import encode_texts
 
 # Names that match every task of a type, besides each task's own name and configured aliases.
 TYPE_ALIASES = {
@@ -143,7 +142,7 @@ class LLMAgentOS:
                     generation["num_beams"] = num_beams
                 if max_new_tokens is not None:
                     generation["max_new_tokens"] = max_new_tokens
-            sequences = encode_texts(self.model.tokenizer, items, spec["max_length"])
+            sequences = self.model.encode_inputs(name, items)
             raw = self.model.predict_sequences(name, sequences, batch_size, **generation)
             predictions = self.model.decode(name, raw)
         return predictions[0] if single else predictions

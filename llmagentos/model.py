@@ -1,5 +1,8 @@
 """The multi-task model: one shared encoder and a router over per-task decoders.
 
+With ``router.mode=text_to_text`` the router sends every task to one shared generator
+that reads prompts, and with ``decoder_only`` that generator is the whole model.
+
 A trained model is saved as a folder holding ``model.safetensors``, ``llmagentos.json``
 (the architecture and task settings it was built from) and the tokenizer files, and
 :meth:`MultiTaskModel.from_pretrained` rebuilds it from that folder alone.
@@ -12,7 +15,7 @@ import copy
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import safetensors.torch
 import torch
@@ -20,12 +23,16 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
-from llmagentos.decoder import build_decoder
+from llmagentos.decoder import DecoderOnlyGenerator, build_decoder
 from llmagentos.encoder import TransformerEncoder, build_encoder
 from llmagentos.errors import ConfigError
 from llmagentos.llm import count_parameters, freeze
+from llmagentos.prompt import PROMPT_MODES, fit_prompts, resolve_template
 from llmagentos.router import TaskRouter
-from llmagentos.tokenizer import generation_ids, load_tokenizer, pad_inputs
+from llmagentos.tokenizer import encode_texts, generation_ids, load_tokenizer, pad_inputs
+
+if TYPE_CHECKING:  # the data module is training-side; inference does not import it
+    from llmagentos.data import TaskPrompt
 
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "llmagentos.json"
@@ -33,11 +40,13 @@ TARGET_TOKENIZER_PREFIX = "target_tokenizer_"  # + task name: a pretrained gener
 
 
 class MultiTaskModel(nn.Module):
-    """Encoder plus task router.
+    """Encoder plus task router, or in decoder_only mode the router's shared generator alone.
 
     Args:
         spec: ``{"encoder": {...}, "tasks": {name: {...}}}``, plain dicts. Each task
             contains its ``type``, ``decoder`` config, ``labels`` and ``loss_weight``.
+            The prompt modes add ``mode``, ``shared_decoder``, ``label_scoring`` and a
+            ``prompt`` per task (see :func:`model_spec`).
         tokenizer: the encoder's tokenizer, also used for generator targets.
         target_tokenizers: per task, the tokenizer of a pretrained generator, which
             brings its own vocabulary.
@@ -51,18 +60,45 @@ class MultiTaskModel(nn.Module):
         self.spec = spec
         self.tokenizer = tokenizer
         self.target_tokenizers = dict(target_tokenizers or {})
-        vocab_size = len(tokenizer)
-        encoder_cfg = OmegaConf.create(spec["encoder"])
-        if spec.get("encoder_model_config") is not None:
+        weights = {name: float(task.get("loss_weight", 1.0)) for name, task in spec["tasks"].items()}
+        if self.decoder_only:
+            self.encoder = None
+        else:
+            self.encoder = self._build_encoder()
+        if self.text_to_text:
+            self.router = TaskRouter({}, weights, shared_decoder=self._build_shared_generator())
+            # Token ids of each classification task's label names, the candidates that
+            # label_scores ranks, tokenized once as the training targets were.
+            self.label_token_ids = {
+                name: tokenizer(task["labels"], add_special_tokens=False)["input_ids"]
+                for name, task in spec["tasks"].items() if task["type"] == "classification"
+            }
+        else:
+            self.router = TaskRouter(self._build_task_decoders(), weights)
+
+    def _build_encoder(self) -> nn.Module:
+        if self.spec.get("encoder_model_config") is not None:
             # Loading a saved run: the architecture comes from the saved transformers
             # config and the weights from model.safetensors, with no download.
-            self.encoder = TransformerEncoder.from_model_config(spec["encoder_model_config"])
+            encoder = TransformerEncoder.from_model_config(self.spec["encoder_model_config"])
         else:
-            self.encoder = build_encoder(encoder_cfg, vocab_size, tokenizer.pad_token_id)
-        if encoder_cfg.get("freeze"):
-            freeze(self.encoder)
+            encoder_cfg = OmegaConf.create(self.spec["encoder"])
+            encoder = build_encoder(encoder_cfg, len(self.tokenizer), self.tokenizer.pad_token_id)
+        if self.spec["encoder"].get("freeze"):
+            freeze(encoder)
+        return encoder
+
+    def _build_shared_generator(self) -> nn.Module:
+        """Build the one generator that writes every task's output, in the run's vocabulary."""
+        cfg = OmegaConf.create(self.spec["shared_decoder"])
+        bos, eos, pad = generation_ids(self.tokenizer)
+        if self.decoder_only:
+            return DecoderOnlyGenerator(cfg, len(self.tokenizer), bos, eos, pad)
+        return build_decoder(cfg, self.encoder.hidden_size, 0, (bos, eos, pad), len(self.tokenizer))
+
+    def _build_task_decoders(self) -> dict[str, nn.Module]:
         decoders = {}
-        for name, task in spec["tasks"].items():
+        for name, task in self.spec["tasks"].items():
             target_tokenizer = self.target_tokenizer(name)
             try:
                 decoders[name] = build_decoder(
@@ -72,8 +108,18 @@ class MultiTaskModel(nn.Module):
                 )
             except ConfigError as err:  # its message names decoder.<key>, without the task
                 raise ConfigError(f"task.{name}.{err}") from err
-        weights = {name: float(task.get("loss_weight", 1.0)) for name, task in spec["tasks"].items()}
-        self.router = TaskRouter(decoders, weights)
+        return decoders
+
+    @property
+    def text_to_text(self) -> bool:
+        """Whether one shared generator reads prompts for every task (router.mode is
+        text_to_text or decoder_only)."""
+        return self.spec.get("mode", "per_task") in PROMPT_MODES
+
+    @property
+    def decoder_only(self) -> bool:
+        """Whether the model has no encoder, the generator reading prompt and output as one sequence."""
+        return self.spec.get("mode", "per_task") == "decoder_only"
 
     def target_tokenizer(self, task: str) -> PreTrainedTokenizerBase:
         """Return the tokenizer of a task's generator targets."""
@@ -84,16 +130,69 @@ class MultiTaskModel(nn.Module):
         return self.router.task_names
 
     def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        hidden = self.encoder(batch["input_ids"], batch["attention_mask"])  # (B, T, H)
+        hidden = None  # decoder_only: the targets contain the whole prompt + output sequences
+        if self.encoder is not None:
+            hidden = self.encoder(batch["input_ids"], batch["attention_mask"])  # (B, T, H)
         return self.router(hidden, batch["attention_mask"], batch["task_ids"], batch["targets"])
 
     @torch.no_grad()
     def predict_batch(self, task: str, input_ids: torch.Tensor, attention_mask: torch.Tensor,
                       **generation) -> list:
         """Predict for a batch of one task: label indices, generated token ids, or per
-        window the start and end logits of a span head (see llmagentos.qa)."""
+        window the start and end logits of a span head (see llmagentos.qa).
+
+        In text-to-text mode the inputs must be rendered prompts (see :meth:`encode_inputs`),
+        and a classification label is the one the shared generator scores highest
+        (:meth:`label_scores`). `generation` (num_beams, max_new_tokens) applies to
+        generated outputs only.
+        """
+        if self.text_to_text and self.spec["tasks"][task]["type"] == "classification":
+            return self.label_scores(task, input_ids, attention_mask).argmax(dim=-1).tolist()
+        if self.decoder_only:
+            return self.router.decoder(task).predict(input_ids, attention_mask, **generation)
         hidden = self.encoder(input_ids, attention_mask)
-        return self.router.decoders[task].predict(hidden, attention_mask, **generation)
+        return self.router.decoder(task).predict(hidden, attention_mask, **generation)
+
+    @torch.no_grad()
+    def label_scores(self, task: str, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Score every label of a classification task under the shared generator.
+
+        Each label's name is tokenized as in training, and its score is the sum of its
+        token log-probabilities given the prompt (``label_scoring: mean`` divides by the
+        token count). Returns scores (B, number of labels) in the order of the task's labels.
+        """
+        candidates = self.label_token_ids[task]
+        mean = self.spec.get("label_scoring", "sum") == "mean"
+        generator = self.router.decoder(task)
+        if self.decoder_only:
+            return generator.score_candidates(input_ids, attention_mask, candidates, mean)
+        hidden = self.encoder(input_ids, attention_mask)
+        return generator.score_candidates(hidden, attention_mask, candidates, mean)
+
+    def encode_inputs(self, task: str, texts: list[str]) -> list[list[int]]:
+        """Encoder input ids of raw texts, encoded as in training.
+
+        In the prompt modes each text is first rendered through the task's saved prompt
+        template, cut so that the prompt fits the task's max_length.
+        """
+        task_spec = self.spec["tasks"][task]
+        max_length = task_spec["max_length"]
+        if self.text_to_text:
+            prompt = task_spec["prompt"]
+            texts = fit_prompts(self.tokenizer, prompt["template"], prompt["task"], texts, max_length)
+        return encode_texts(self.tokenizer, texts, max_length)
+
+    def prompt_inputs(self, task: str, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Render raw texts through a task's saved prompt and tokenize them as in training.
+
+        Returns right-padded ``input_ids`` and ``attention_mask`` (B, T) for
+        :meth:`predict_batch`. Raises KeyError for a task the model was not trained on,
+        and ValueError outside text-to-text mode, where inputs are not prompts.
+        """
+        if not self.text_to_text:
+            raise ValueError("prompt_inputs: this model was trained with router.mode=per_task, "
+                             "so it reads raw texts. Tokenize them with model.tokenizer.")
+        return pad_inputs(self.encode_inputs(task, texts), self.tokenizer.pad_token_id)
 
     @torch.no_grad()
     def predict_sequences(
@@ -131,7 +230,11 @@ class MultiTaskModel(nn.Module):
 
     def parameter_counts(self) -> dict[str, tuple[int, int]]:
         """Return (trainable, total) parameter counts of the encoder and of each decoder."""
-        counts = {"encoder": count_parameters(self.encoder)}
+        counts = {}
+        if self.encoder is not None:
+            counts["encoder"] = count_parameters(self.encoder)
+        if self.router.shared is not None:
+            counts["decoder[shared]"] = count_parameters(self.router.shared)
         for name, decoder in self.router.decoders.items():
             counts[f"decoder[{name}]"] = count_parameters(decoder)
         return counts
@@ -140,7 +243,7 @@ class MultiTaskModel(nn.Module):
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         spec = copy.deepcopy(self.spec)
-        if spec["encoder"]["type"] == "hf":
+        if spec["encoder"]["type"] == "hf" and self.encoder is not None:
             spec["encoder_model_config"] = self.encoder.model.config.to_dict()
         for name, target_tokenizer in self.target_tokenizers.items():
             # Reloading rebuilds the pretrained generator from its config, with no download.
@@ -171,14 +274,23 @@ class MultiTaskModel(nn.Module):
         return model.eval()
 
 
-def model_spec(cfg: DictConfig, labels: dict[str, list[str]]) -> dict[str, Any]:
-    """Extract the parts of a run config that the model's architecture depends on, as plain dicts."""
+def model_spec(
+    cfg: DictConfig, labels: dict[str, list[str]], prompts: dict[str, TaskPrompt] | None = None,
+) -> dict[str, Any]:
+    """Extract the parts of a run config that the model's architecture depends on, as plain dicts.
+
+    `prompts` (the prompt modes) are stored per task as ``prompt`` ({"template", "task"}),
+    with the template written out in full, so that a saved model renders inputs the same
+    way even if a built-in template changes later.
+    """
+    shared = cfg.router.get("mode") in PROMPT_MODES
     tasks = {}
     for name, task in cfg.task.items():
         tasks[name] = {
             "type": task.type,
             "aliases": list(task.aliases),
-            "decoder": OmegaConf.to_container(task.decoder, resolve=True),
+            # In the prompt modes the task's own decoder is not built.
+            "decoder": None if shared else OmegaConf.to_container(task.decoder, resolve=True),
             "labels": labels.get(name, []),
             "loss_weight": task.loss_weight,
             "source_lang": task.source_lang,
@@ -189,4 +301,12 @@ def model_spec(cfg: DictConfig, labels: dict[str, list[str]]) -> dict[str, Any]:
             "max_answer_length": task.max_answer_length,
             "generation": OmegaConf.to_container(task.generation, resolve=True),
         }
-    return {"encoder": OmegaConf.to_container(cfg.encoder, resolve=True), "tasks": tasks}
+        if shared:
+            prompt = prompts[name]
+            tasks[name]["prompt"] = {"template": resolve_template(prompt.template), "task": prompt.task}
+    spec = {"encoder": OmegaConf.to_container(cfg.encoder, resolve=True), "tasks": tasks}
+    if shared:
+        spec["mode"] = cfg.router.mode
+        spec["shared_decoder"] = OmegaConf.to_container(cfg.router.decoder, resolve=True)
+        spec["label_scoring"] = cfg.router.label_scoring
+    return spec

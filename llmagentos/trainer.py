@@ -32,12 +32,23 @@ from accelerate.utils import (
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from llmagentos.data import TaskData, load_raw_task, resolve_data_root, tokenize_split
+from llmagentos.config import text_to_text
+from llmagentos.data import (
+    TaskData,
+    TaskPrompt,
+    check_prompt_fits,
+    load_raw_task,
+    output_texts,
+    resolve_data_root,
+    task_prompt,
+    tokenize_split,
+)
 from llmagentos.errors import ConfigError, RunFolderError
 from llmagentos.llm import is_pretrained, resolve_pretrained
 from llmagentos.logger import MetricLogger, tracker_init_kwargs
 from llmagentos.metrics import classification_scores, qa_scores, translation_scores
 from llmagentos.model import MultiTaskModel, model_spec
+from llmagentos.prompt import render_prompt
 from llmagentos.qa import best_window_span, merge_window_spans
 from llmagentos.sampler import MixedBatchSampler, task_weights
 from llmagentos.tokenizer import (
@@ -124,9 +135,13 @@ class Trainer:
         # Data: every task loaded and tokenized.
         self.tasks, self.tokenizer = prepare_data(cfg, self.run_dir, accelerator)
         self.sampler = self._make_sampler()
+        for task in self.tasks:
+            if task.prompt is not None:
+                example = render_prompt(task.prompt.template, task.prompt.task, "<input>")
+                log.info(f"Task {task.name} prompt ({cfg.router.mode} mode): {example!r}", main_process_only=True)
 
         # Model, optimizer and schedule.
-        spec = model_spec(cfg, {t.name: t.labels for t in self.tasks})
+        spec = model_spec(cfg, {t.name: t.labels for t in self.tasks}, {t.name: t.prompt for t in self.tasks})
         target_tokenizers = {t.name: t.target_tokenizer for t in self.tasks if t.target_tokenizer}
         model = MultiTaskModel(spec, self.tokenizer, target_tokenizers)
         _check_encoder_positions(cfg, model)
@@ -334,7 +349,7 @@ class Trainer:
             (task, {key: column[index] for key, column in self.train_rows[task].items()})
             for task, index in self.sampler.next_batch()
         ]
-        batch = collate(items, self.tasks, self.tokenizer)
+        batch = collate(items, self.tasks, self.tokenizer, self.cfg.router.mode == "decoder_only")
         return send_to_device(batch, self.accelerator.device)
 
     def _log_train(self, totals, tokens, window_start, window_examples, progress):
@@ -511,15 +526,24 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
     with accelerator.main_process_first():
         raw = {name: load_raw_task(name, task, data_root, cfg.data.cache_dir) for name, task in cfg.task.items()}
 
-    tokenizer = _build_tokenizer(cfg, raw, run_dir, accelerator)
+    prompts = {}
+    if text_to_text(cfg):
+        prompts = {
+            name: task_prompt(name, cfg.task[name], cfg.router.prompt_template, labels)
+            for name, (_, labels) in raw.items()
+        }
+    tokenizer = _build_tokenizer(cfg, raw, prompts, run_dir, accelerator)
     generation_ids(tokenizer)  # fails early if the vocabulary cannot mark target ends
 
     tasks = []
     with accelerator.main_process_first():
         for name, (splits, labels) in raw.items():
             task = cfg.task[name]
+            prompt = prompts.get(name)
             target_tokenizer = None
-            if task.decoder.type == "generator" and is_pretrained(task.decoder):
+            if prompt is not None:
+                check_prompt_fits(name, prompt, tokenizer, task.max_length)
+            elif task.decoder.type == "generator" and is_pretrained(task.decoder):
                 # A GGUF checkpoint is converted here, once, and the model reads the same folder.
                 try:
                     source = resolve_pretrained(task.decoder.pretrained, task.decoder.gguf_file)
@@ -530,19 +554,21 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
             tokenized = {
                 split: tokenize_split(
                     dataset, task, tokenizer, desc=f"Tokenizing {name}/{split}",
-                    target_tokenizer=target_tokenizer,
+                    target_tokenizer=target_tokenizer, prompt=prompt,
                 )
                 for split, dataset in splits.items()
             }
             examples = splits.get("validation") if task.type == "qa" else None
             tasks.append(TaskData(
                 name, task.type, tokenized["train"], tokenized.get("validation"), labels,
-                target_tokenizer, examples,
+                target_tokenizer=target_tokenizer, validation_examples=examples, prompt=prompt,
             ))
     return tasks, tokenizer
 
 
-def _build_tokenizer(cfg: DictConfig, raw: dict, run_dir: Path, accelerator: Accelerator) -> Any:
+def _build_tokenizer(
+    cfg: DictConfig, raw: dict, prompts: dict[str, TaskPrompt], run_dir: Path, accelerator: Accelerator,
+) -> Any:
     if cfg.encoder.type == "hf":
         with accelerator.main_process_first():  # one download, then the others read its cache
             return load_tokenizer(cfg.encoder.name, cfg.encoder.revision)
@@ -556,7 +582,7 @@ def _build_tokenizer(cfg: DictConfig, raw: dict, run_dir: Path, accelerator: Acc
     state = [None]
     if accelerator.is_main_process:
         trained = train_tokenizer(
-            _training_texts(cfg, raw), cfg.encoder.tokenizer.kind,
+            _training_texts(cfg, raw, prompts), cfg.encoder.tokenizer.kind,
             cfg.encoder.tokenizer.vocab_size, cfg.encoder.tokenizer.min_frequency,
         )
         state = [trained.backend_tokenizer.to_str()]
@@ -566,19 +592,34 @@ def _build_tokenizer(cfg: DictConfig, raw: dict, run_dir: Path, accelerator: Acc
 TEXT_COLUMNS = {"classification": ("text",), "translation": ("source", "target"), "qa": ("question", "context")}
 
 
-def _training_texts(cfg: DictConfig, raw: dict) -> list[str]:
+def _training_texts(cfg: DictConfig, raw: dict, prompts: dict[str, TaskPrompt]) -> list[str]:
+    """Collect the text the vocabulary is trained on: what the encoder and generator read.
+
+    In the prompt modes that is each rendered prompt, whose template words then get
+    their own tokens, and each output text, label names included.
+    """
     texts = []
     for name, (splits, _) in raw.items():
-        for column in TEXT_COLUMNS[cfg.task[name].type]:
-            values = splits["train"][column]
-            if column == "context":
-                # Several questions share one context, which is counted once.
-                values = list(dict.fromkeys(values))
-            texts.extend(values)
+        task_type = cfg.task[name].type
+        train = splits["train"]
+        prompt = prompts.get(name)
+        if prompt is None:
+            for column in TEXT_COLUMNS[task_type]:
+                values = train[column]
+                if column == "context":
+                    # Several questions share one context, which is counted once.
+                    values = list(dict.fromkeys(values))
+                texts.extend(values)
+            continue
+        inputs = train["text" if task_type == "classification" else "source"]
+        texts.extend(render_prompt(prompt.template, prompt.task, text) for text in inputs)
+        texts.extend(output_texts(task_type, train.to_dict(), prompt))
     return texts
 
 
-def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any) -> dict[str, Any]:
+def collate(
+    items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any, decoder_only: bool = False,
+) -> dict[str, Any]:
     """Build one mixed batch from (task index, example) pairs.
 
     Returns the padded encoder inputs, ``task_ids`` (B,) and, per task present, the
@@ -586,7 +627,10 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
     Translation targets are ``decoder_input_ids`` ([BOS] + target),
     ``decoder_attention_mask`` and ``labels`` (target + [EOS], -100 on padding), each (N, L).
     QA targets are ``start_positions`` and ``end_positions`` (N,), token positions in
-    each window (0, the [CLS] token, where the window lacks the answer).
+    each window (0, the [CLS] token, where the window lacks the answer). In text-to-text
+    mode, classification targets take the generator's form too, with the label's name as
+    the target. With `decoder_only`, every task's targets are whole sequences instead
+    (see :func:`_prompt_sequences`).
     """
     batch = pad_inputs([example["input_ids"] for _, example in items], tokenizer.pad_token_id)
     batch["task_ids"] = torch.tensor([task for task, _ in items], dtype=torch.long)
@@ -595,7 +639,10 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
         examples = [example for t, example in items if t == index]
         if not examples:
             continue
-        if task.type == "classification":
+        if decoder_only:
+            batch["targets"][task.name] = _prompt_sequences(examples, tokenizer)
+            continue
+        if task.type == "classification" and task.prompt is None:
             batch["targets"][task.name] = {"labels": torch.tensor([e["label"] for e in examples])}
             continue
         if task.type == "qa":
@@ -617,6 +664,23 @@ def collate(items: list[tuple[int, dict]], tasks: list[TaskData], tokenizer: Any
             "labels": labels,
         }
     return batch
+
+
+def _prompt_sequences(examples: list[dict], tokenizer: Any) -> dict[str, torch.Tensor]:
+    """Join each prompt and its output into one right-padded sequence, for decoder_only mode.
+
+    Returns ``input_ids`` (prompt + target + [EOS]), ``attention_mask`` and ``labels``
+    (the target and [EOS] tokens at their own positions, -100 on the prompt and padding),
+    each (N, L). The generator shifts the labels by one position itself.
+    """
+    _, eos, pad = generation_ids(tokenizer)
+    sequences = [[*e["input_ids"], *e["target_ids"], eos] for e in examples]
+    batch = pad_inputs(sequences, pad)
+    labels = torch.full_like(batch["input_ids"], -100)
+    for row, (example, sequence) in enumerate(zip(examples, sequences)):
+        start = len(example["input_ids"])
+        labels[row, start : len(sequence)] = torch.tensor(sequence[start:])
+    return {**batch, "labels": labels}
 
 
 def _flat_config(cfg: DictConfig) -> dict[str, Any]:
