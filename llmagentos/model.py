@@ -263,14 +263,20 @@ class MultiTaskModel(nn.Module):
                 f"{folder / CONFIG_FILE} not found: {folder} is not a saved LLMAgentOS model "
                 "(a run folder keeps it under model/)"
             )
-        spec = json.loads((folder / CONFIG_FILE).read_text())
+        try:
+            spec = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{folder / CONFIG_FILE} is damaged ({err}); save the model again") from None
         target_tokenizers = {
             name: load_tokenizer(str(folder / f"{TARGET_TOKENIZER_PREFIX}{name}"))
             for name, task in spec["tasks"].items()
             if task.get("decoder_model_config") is not None
         }
         model = cls(spec, load_tokenizer(str(folder)), target_tokenizers)
-        safetensors.torch.load_model(model, str(folder / WEIGHTS_FILE), device=str(device))
+        try:
+            safetensors.torch.load_model(model, str(folder / WEIGHTS_FILE), device=str(device))
+        except (safetensors.SafetensorError, OSError) as err:
+            raise ValueError(f"{folder / WEIGHTS_FILE} cannot be read ({err}); save the model again") from None
         return model.eval()
 
 

@@ -96,7 +96,7 @@ def encode_windows(
         )
     # Leading spaces in a question take window room and carry nothing.
     questions = [question.strip() for question in questions]
-    _check_question_room(tokenizer, questions, max_length, stride)
+    check_question_room(tokenizer, questions, max_length, stride)
     encoded = tokenizer(
         questions,
         list(contexts),
@@ -128,8 +128,9 @@ def encode_windows(
     return windows
 
 
-def _check_question_room(tokenizer: Any, questions: list[str], max_length: int, stride: int) -> None:
-    # The tokenizer itself fails with a bare message when no context tokens fit.
+def check_question_room(tokenizer: Any, questions: list[str], max_length: int, stride: int) -> None:
+    """Raise QuestionTooLong for the first question that leaves no more than `stride`
+    context tokens in a window; the tokenizer itself would fail with a bare message."""
     specials = tokenizer.num_special_tokens_to_add(pair=True)
     lengths = [len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"]]
     for index, length in enumerate(lengths):
@@ -138,7 +139,8 @@ def _check_question_room(tokenizer: Any, questions: list[str], max_length: int, 
             raise QuestionTooLong(
                 f"question {questions[index][:60]!r} has {length} tokens, which leaves {room} "
                 f"context tokens per window of max_length={max_length}, not more than "
-                f"stride={stride}. Raise max_length or lower stride.",
+                f"stride={stride}. Shorten the question to at most {max_length - specials - stride - 1} "
+                "tokens, or train with a larger max_length or a smaller stride.",
                 index,
             )
 

@@ -6,7 +6,7 @@
     # {"task":"classification","predictions":"正面"}
 
 POST /predict takes {"task", "inputs", optional "num_beams" and "max_new_tokens"};
-"inputs" is one input or a list, and "predictions" answers in kind. An input is a text,
+"inputs" is one input or a list, and "predictions" is one prediction or a list to match. An input is a text,
 or {"question": ..., "context": ...} for a question-answering task. GET /health lists the
 tasks and their aliases. Requests that arrive together for the same task and settings
 are answered by one batched forward pass. An unknown task or a bad input gets a 400 with
@@ -25,7 +25,8 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from llmagentos.inference import LLMAgentOS, check_inputs
+from llmagentos.inference import LLMAgentOS, PreparedRequest
+from llmagentos.predict import bounded
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,17 @@ class PredictRequest(BaseModel):
 
 @dataclass
 class _Pending:
-    key: tuple  # (task, num_beams, max_new_tokens): requests that may share a batch
-    items: list[Any]  # texts, or question-answering dicts
+    request: PreparedRequest
     done: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    @property
+    def key(self) -> tuple:
+        """Requests with the same key may share a batch: same task, same generation settings."""
+        return self.request.task, tuple(sorted(self.request.generation.items()))
+
+    @property
+    def items(self) -> list[Any]:
+        return self.request.items
 
 
 class Batcher:
@@ -51,7 +60,7 @@ class Batcher:
 
     Args:
         model: the model to predict with; only this batcher's worker calls it.
-        max_batch_size: maximum texts in one forward pass (a larger request runs alone).
+        max_batch_size: maximum inputs in one forward pass (a larger request runs alone).
         max_wait_s: how long the first request of a batch waits for others to join.
     """
 
@@ -62,9 +71,9 @@ class Batcher:
         self.queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self.batches = 0  # forward-pass batches run so far, reported by /health
 
-    async def predict(self, task: str, items: list[Any], num_beams: int | None = None,
-                      max_new_tokens: int | None = None) -> list[Any]:
-        pending = _Pending((task, num_beams, max_new_tokens), items)
+    async def predict(self, request: PreparedRequest) -> list[Any]:
+        """Queue a checked request and wait for its predictions."""
+        pending = _Pending(request)
         await self.queue.put(pending)
         return await pending.done
 
@@ -73,23 +82,30 @@ class Batcher:
         while True:
             group = [await self.queue.get()]
             group += await self._joiners(group[0])
-            self.batches += 1
-            items = [item for pending in group for item in pending.items]
-            task, num_beams, max_new_tokens = group[0].key
-            try:
-                predictions = await asyncio.to_thread(
-                    self.model.predict, task, items, batch_size=self.max_batch_size,
-                    num_beams=num_beams, max_new_tokens=max_new_tokens,
-                )
-            except Exception as err:  # noqa: BLE001 - the requests get the error, the server lives on
-                log.error(f"prediction failed for task {task!r} ({len(group)} requests): {err!r}")
+            await self._answer(group)
+
+    async def _answer(self, group: list[_Pending]) -> None:
+        """Run one batch for the group; if it fails, run each request alone, so that
+        only a request that fails by itself gets an error."""
+        self.batches += 1
+        request = group[0].request
+        items = [item for pending in group for item in pending.items]
+        try:
+            predictions = await asyncio.to_thread(
+                self.model.run, request.task, items, request.generation, self.max_batch_size
+            )
+        except Exception as err:  # noqa: BLE001 - the requests get the error, the server lives on
+            if len(group) > 1:
                 for pending in group:
-                    pending.done.set_exception(err)
-                continue
-            start = 0
-            for pending in group:
-                pending.done.set_result(predictions[start : start + len(pending.items)])
-                start += len(pending.items)
+                    await self._answer([pending])
+                return
+            log.error(f"prediction failed for task {request.task!r}: {err!r}")
+            group[0].done.set_exception(err)
+            return
+        start = 0
+        for pending in group:
+            pending.done.set_result(predictions[start : start + len(pending.items)])
+            start += len(pending.items)
 
     async def _joiners(self, first: _Pending) -> list[_Pending]:
         """Take queued requests with the same key as `first`, waiting up to max_wait_s."""
@@ -130,17 +146,17 @@ def create_app(model: LLMAgentOS, max_batch_size: int = 32, max_wait_s: float = 
 
     @app.post("/predict")
     async def predict(request: PredictRequest) -> dict[str, Any]:
-        single = isinstance(request.inputs, (str, dict))
-        items = [request.inputs] if single else request.inputs
         try:
-            task = model.resolve_task(request.task)
-            check_inputs(model.model.spec["tasks"][task]["type"], items)
+            prepared = model.prepare(
+                request.task, request.inputs, num_beams=request.num_beams,
+                max_new_tokens=request.max_new_tokens,
+            )
+            predictions = await batcher.predict(prepared)
         except KeyError as err:
             raise HTTPException(status_code=400, detail=err.args[0]) from None
         except ValueError as err:
             raise HTTPException(status_code=400, detail=str(err)) from None
-        predictions = await batcher.predict(task, items, request.num_beams, request.max_new_tokens)
-        return {"task": task, "predictions": predictions[0] if single else predictions}
+        return {"task": prepared.task, "predictions": predictions[0] if prepared.single else predictions}
 
     return app
 
@@ -149,9 +165,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m llmagentos.serve", description=__doc__.splitlines()[0])
     parser.add_argument("model", help="run folder, or the model/ folder inside it")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--max-batch-size", type=int, default=32, help="maximum texts in one forward pass")
-    parser.add_argument("--max-wait-ms", type=float, default=10.0,
+    parser.add_argument("--port", type=bounded(int, 1, 65535), default=8000)
+    parser.add_argument("--max-batch-size", type=bounded(int, 1), default=32,
+                        help="maximum inputs in one forward pass")
+    parser.add_argument("--max-wait-ms", type=bounded(float, 0), default=10.0,
                         help="how long a request waits for others to share its batch")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ...; default: CUDA when available")
     args = parser.parse_args(argv)
@@ -160,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         model = LLMAgentOS.from_pretrained(args.model, device=args.device)
-    except FileNotFoundError as err:
+    except (FileNotFoundError, ValueError) as err:
         parser.exit(2, f"error: {err}\n")
     app = create_app(model, args.max_batch_size, args.max_wait_ms / 1000)
     uvicorn.run(app, host=args.host, port=args.port)

@@ -10,6 +10,7 @@ collapsed), so a generated sentence detokenizes without spaces between Chinese c
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
@@ -92,6 +93,11 @@ def load_tokenizer(name_or_path: str, revision: str | None = None) -> PreTrained
     try:
         return AutoTokenizer.from_pretrained(name_or_path, revision=revision)
     except (OSError, ValueError) as err:  # HFValidationError is a ValueError
+        if Path(name_or_path).is_dir():
+            raise ConfigError(
+                f"{name_or_path}: the folder has no readable tokenizer (tokenizer.json or "
+                f"vocab files) ({str(err).splitlines()[0]}). Save one there with save_pretrained."
+            ) from err
         raise ConfigError(
             f"tokenizer {name_or_path!r} not found as a local folder or on the Hugging Face hub "
             f"({str(err).splitlines()[0]}). Check the folder path or hub name (encoder.name); "

@@ -128,6 +128,22 @@ def test_two_processes_on_cpu(tmp_path, name):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU (gloo) path")
+def test_two_processes_text_to_text(tmp_path):
+    result = run_cli(
+        ["task=classification+translation", "router=text_to_text", *shrink(BOTH),
+         "router.decoder.hidden_size=32", "router.decoder.num_layers=1", "router.decoder.num_heads=2",
+         "router.decoder.intermediate_size=64", f"hydra.run.dir={tmp_path}"],
+        cwd=REPO, timeout=300, launcher=launcher("torchrun"),
+    )
+
+    output = result.stderr + result.stdout
+    assert result.returncode == 0, output[-4000:]
+    assert "2 process(es)" in output
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert {"accuracy", "bleu"} <= set(results["tasks"]["classification"]) | set(results["tasks"]["translation"])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the CPU (gloo) path")
 def test_two_process_qa_scores_match_one_process(tmp_path):
     from omegaconf import OmegaConf
 

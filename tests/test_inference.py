@@ -83,7 +83,7 @@ def test_unfinished_run_folder_is_explained(tmp_path):
 
 def predict_cli(capsys, monkeypatch, *args: str, stdin: str = "") -> tuple[int, str, str]:
     """Run the predict command in this process (a subprocess would reload torch each time)."""
-    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8"))
     code = predict_main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
@@ -189,17 +189,113 @@ def test_concurrent_requests_share_a_batch(model):
 
     from llmagentos.serve import Batcher
 
+    texts = ["这部电影太棒了！", "这部电影太让人失望了。", "I really loved this book."]
+
     async def scenario():
         batcher = Batcher(model, max_batch_size=8, max_wait_s=0.5)
         worker = asyncio.create_task(batcher.run())
-        texts = ["这部电影太棒了！", "这部电影太让人失望了。", "I really loved this book."]
-        answers = await asyncio.gather(*(batcher.predict("classification", [t]) for t in texts))
-        translation = await batcher.predict("translation", ["我爱你。"], max_new_tokens=8)
+        answers = await asyncio.gather(*(batcher.predict(model.prepare("classification", [t])) for t in texts))
+        translation = await batcher.predict(model.prepare("translation", ["我爱你。"], max_new_tokens=8))
         worker.cancel()
         return answers, translation, batcher.batches
 
     answers, translation, batches = asyncio.run(scenario())
-    assert answers == [[model.predict("classification", t)] for t in
-                       ["这部电影太棒了！", "这部电影太让人失望了。", "I really loved this book."]]
+    assert answers == [[model.predict("classification", t)] for t in texts]
     assert len(translation) == 1
     assert batches == 2  # the three classification requests ran as one batch
+
+
+class FailsOnMarker:
+    """Wraps a model so that a batch holding the text "boom" fails, as a bad input the
+    checks could not catch would."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def run(self, task, items, generation, batch_size):
+        if "boom" in items:
+            raise ValueError("boom cannot be predicted")
+        return self.model.run(task, items, generation, batch_size)
+
+
+def test_failing_request_fails_alone(model):
+    pytest.importorskip("fastapi")
+    import asyncio
+
+    from llmagentos.serve import Batcher
+
+    async def scenario():
+        batcher = Batcher(FailsOnMarker(model), max_batch_size=8, max_wait_s=0.5)
+        worker = asyncio.create_task(batcher.run())
+        outcomes = await asyncio.gather(
+            batcher.predict(model.prepare("classification", ["这部电影太棒了！"])),
+            batcher.predict(model.prepare("classification", ["boom"])),
+            return_exceptions=True,
+        )
+        worker.cancel()
+        return outcomes
+
+    good, bad = asyncio.run(scenario())
+    assert good == ["正面"]
+    assert isinstance(bad, ValueError)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m: m.predict("机器翻译", "我爱你。", num_beams=0), "num_beams must be a whole number of at least 1"),
+    (lambda m: m.predict("机器翻译", "我爱你。", max_new_tokens=100000), "exceeds the 255 tokens"),
+    (lambda m: m.predict("文本分类", "好", batch_size=0), "batch_size must be a whole number"),
+    (lambda m: m.predict("文本分类", 5), "inputs must be one input"),
+    (lambda m: m.predict("文本分类", b"abc"), "inputs must be one input"),
+    (lambda m: m.predict("文本分类", "\ud800"), "input 0 is not valid Unicode"),
+])
+def test_bad_settings_and_inputs_are_value_errors(model, call, message):
+    with pytest.raises(ValueError, match=message):
+        call(model)
+
+
+def test_task_must_be_a_name(model):
+    with pytest.raises(KeyError, match="the task must be a name"):
+        model.predict(None, "好")
+
+
+def test_server_rejects_settings_it_cannot_run(model):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from llmagentos.serve import create_app
+
+    with TestClient(create_app(model)) as client:
+        too_long = client.post("/predict", json={"task": "机器翻译", "inputs": "我爱你", "max_new_tokens": 100000})
+        # A lone surrogate written as a JSON escape, which is valid JSON but not valid text.
+        surrogate = client.post("/predict", content=b'{"task": "translation", "inputs": "\\ud800"}',
+                                headers={"content-type": "application/json"})
+        fine = client.post("/predict", json={"task": "文本分类", "inputs": "这部电影太棒了！"})
+
+    assert too_long.status_code == 400
+    assert "max_new_tokens=100000 exceeds" in too_long.json()["detail"]
+    assert surrogate.status_code == 400
+    assert fine.json()["predictions"] == "正面"
+
+
+def test_predict_command_input_problems(run_dir, tmp_path, capsys, monkeypatch):
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b'{"text": "ok"}\n\xff\xfe bad bytes\n')
+    code, _, err = predict_cli(capsys, monkeypatch, str(run_dir), "--task", "文本分类", "--input", str(binary))
+    assert code == 2
+    assert f"{binary}:2: not valid UTF-8" in err
+
+    monkeypatch.setattr(sys, "stdin", None)
+    code = predict_main([str(run_dir), "--task", "文本分类"])
+    assert code == 2
+    assert "no input" in capsys.readouterr().err
+
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    code, _, err = predict_cli(capsys, monkeypatch, str(run_dir), "--task", "文本分类", "--text", "好",
+                               "--output", str(blocked / "out.jsonl"))
+    assert code == 2
+    assert "error:" in err
+
+    with pytest.raises(SystemExit):
+        predict_main([str(run_dir), "--task", "文本分类", "--text", "好", "--batch-size", "0"])
+    assert "out of range" in capsys.readouterr().err

@@ -225,7 +225,7 @@ def test_answer_straddling_window_edge(tokenizer):
 
 
 def test_question_too_long_for_window(tokenizer):
-    with pytest.raises(ValueError, match="Raise max_length or lower stride"):
+    with pytest.raises(ValueError, match="train with a larger max_length or a smaller stride"):
         encode_windows(tokenizer, ["Where was Ada born? " * 10], [CONTEXT], max_length=32, stride=8)
 
 
@@ -418,6 +418,8 @@ def test_qa_run_scores_and_reloads(compose_config, tmp_path):
         api.predict("squad", "Where was Ada born?")
     with pytest.raises(ValueError, match="input 1 context is empty"):
         api.predict("squad", [question, {"question": "Who?", "context": " "}])
+    with pytest.raises(ValueError, match="Shorten the question to at most"):
+        api.predict("squad", {"question": "Where was Ada born? " * 20, "context": contexts[0]})
 
 
 def test_qa_loss_falls_on_fixed_seed(compose_config, tmp_path):
