@@ -92,7 +92,12 @@ def run_training(cfg: DictConfig, run_dir: Path) -> dict[str, Any]:
     """Train on every task in `cfg.task`; returns the final per-task metrics."""
     trainer = Trainer(cfg, run_dir)
     try:
-        return trainer.fit()
+        results = trainer.fit()
+        # The other processes wait while the main one writes the model and results, so
+        # that none tears down the process group while another still uses it: a process
+        # that left early made the main one hang at exit.
+        trainer.accelerator.wait_for_everyone()
+        return results
     finally:
         trainer.close()
 
