@@ -2,6 +2,7 @@
 
     python scripts/acceptance.py sst2 predict          # chosen checks, in order
     python scripts/acceptance.py --list                # what each check runs
+    python scripts/acceptance.py squad --override trainer.max_steps=300   # a shorter run
 
 Each check trains with `python -m llmagentos.train` in a fresh run folder under
 outputs/acceptance/, times the whole command, reads the run's results.json and prints
@@ -51,9 +52,9 @@ CHECKS = {
 }
 
 
-def run_check(name: str, check: Check) -> bool:
+def run_check(name: str, check: Check, extra: list[str]) -> bool:
     run_dir = REPO / "outputs" / "acceptance" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    command = [sys.executable, "-m", "llmagentos.train", *check.overrides, f"hydra.run.dir={run_dir}"]
+    command = [sys.executable, "-m", "llmagentos.train", *check.overrides, *extra, f"hydra.run.dir={run_dir}"]
     if check.uses_shared_data:
         command.append(f"data_root={SHARED_DATA}")
     print(f"[{name}] {' '.join(command[1:])}", flush=True)
@@ -107,6 +108,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checks", nargs="*", help=f"checks to run: {', '.join(CHECKS)} (default: all)")
     parser.add_argument("--list", action="store_true", help="print each check's overrides and exit")
+    parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="an extra override for every check's command (repeatable)")
     args = parser.parse_args()
     if args.list:
         for name, check in CHECKS.items():
@@ -119,7 +122,7 @@ def main() -> int:
     if any(CHECKS[n].uses_shared_data for n in names) and not SHARED_DATA.is_dir():
         print(f"error: {SHARED_DATA} not found; the real-data checks read their datasets there")
         return 2
-    results = {name: run_check(name, CHECKS[name]) for name in names}
+    results = {name: run_check(name, CHECKS[name], args.override) for name in names}
     print("summary: " + ", ".join(f"{n} {'PASS' if ok else 'FAIL'}" for n, ok in results.items()))
     return 0 if all(results.values()) else 1
 
