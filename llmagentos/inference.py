@@ -81,7 +81,7 @@ class LLMAgentOS:
     def resolve_task(self, name: str) -> str:
         """Return the task that `name` means: a task name, an alias or a task type.
 
-        Aliases and types compare without regard to case. A name shared by several
+        Names, aliases and types compare without regard to case. A name shared by several
         tasks (two classification tasks both match ``文本分类``) is rejected.
 
         Raises:
@@ -92,7 +92,7 @@ class LLMAgentOS:
         wanted = name.strip().casefold()
         matches = [
             task for task in self.model.task_names
-            if wanted in (alias.casefold() for alias in self._names_of(task))
+            if wanted in (alias.casefold() for alias in [task, *self._names_of(task)])
         ]
         if len(matches) == 1:
             return matches[0]

@@ -36,8 +36,9 @@ class PredictRequest(BaseModel):
     inputs: str | dict[str, str] | list[str | dict[str, str]] = Field(
         description='one input or a list; an input is a text, or {"question", "context"} for QA'
     )
-    num_beams: int | None = Field(default=None, ge=1)
-    max_new_tokens: int | None = Field(default=None, ge=1)
+    # strict: "4" or true is a client's mistake, not a number to guess at.
+    num_beams: int | None = Field(default=None, ge=1, strict=True)
+    max_new_tokens: int | None = Field(default=None, ge=1, strict=True)
 
 
 @dataclass

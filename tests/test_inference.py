@@ -57,6 +57,7 @@ def test_task_names_are_listed_and_checked(model):
     assert "文本分类" in model.tasks["classification"]
     assert "机器翻译" in model.tasks["translation"]
     assert model.resolve_task("Text Classification") == "classification"
+    assert model.resolve_task("Translation") == "translation"
     with pytest.raises(KeyError, match=r"unknown task '问答'.*classification: "):
         model.predict("问答", "text")
     with pytest.raises(ValueError, match="input 1 is empty"):
@@ -270,8 +271,10 @@ def test_server_rejects_settings_it_cannot_run(model):
         surrogate = client.post("/predict", content=b'{"task": "translation", "inputs": "\\ud800"}',
                                 headers={"content-type": "application/json"})
         fine = client.post("/predict", json={"task": "文本分类", "inputs": "这部电影太棒了！"})
+        as_text = client.post("/predict", json={"task": "机器翻译", "inputs": "我爱你", "num_beams": "4"})
 
     assert too_long.status_code == 400
+    assert as_text.status_code == 422
     assert "max_new_tokens=100000 exceeds" in too_long.json()["detail"]
     assert surrogate.status_code == 400
     assert fine.json()["predictions"] == "正面"
