@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 SHIPPED_DATA = Path(__file__).resolve().parent.parent / "data"
 
 STANDARD_COLUMNS = {"classification": ("text", "label"), "translation": ("source", "target")}
+# The columns of each task type that hold text, the input column first.
+TEXT_COLUMNS = {"classification": ("text",), "translation": ("source", "target"), "qa": ("question", "context")}
 # The column whose equal values stay on one side when validation is held out of train.
 GROUP_COLUMNS = {"classification": "text", "translation": "source", "qa": "article"}
 
@@ -362,7 +364,7 @@ def _standardize(
         {old: new for old, new in selected.items() if old != new}
     )
 
-    text_fields = ("text",) if task.type == "classification" else ("source", "target")
+    text_fields = TEXT_COLUMNS[task.type]
     for field in text_fields:
         values = dataset[field]
         column = columns.get(field, field)
@@ -440,7 +442,7 @@ def tokenize_split(
     fingerprint = hashlib.sha256(settings.encode()).hexdigest()[:32]
     if task.type == "qa":
         return _tokenize_qa(dataset, task, tokenizer, desc, fingerprint)
-    text_column = "text" if task.type == "classification" else "source"
+    text_column = TEXT_COLUMNS[task.type][0]
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
         texts = batch[text_column]

@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from llmagentos.config import text_to_text
 from llmagentos.data import (
+    TEXT_COLUMNS,
     TaskData,
     TaskPrompt,
     check_prompt_fits,
@@ -594,9 +595,6 @@ def _build_tokenizer(
     return tokenizer_from_json(broadcast_object_list(state)[0])
 
 
-TEXT_COLUMNS = {"classification": ("text",), "translation": ("source", "target"), "qa": ("question", "context")}
-
-
 def _training_texts(cfg: DictConfig, raw: dict, prompts: dict[str, TaskPrompt]) -> list[str]:
     """Collect the text the vocabulary is trained on: what the encoder and generator read.
 
@@ -616,7 +614,7 @@ def _training_texts(cfg: DictConfig, raw: dict, prompts: dict[str, TaskPrompt]) 
                     values = list(dict.fromkeys(values))
                 texts.extend(values)
             continue
-        inputs = train["text" if task_type == "classification" else "source"]
+        inputs = train[TEXT_COLUMNS[task_type][0]]
         texts.extend(render_prompt(prompt.template, prompt.task, text) for text in inputs)
         texts.extend(output_texts(task_type, train.to_dict(), prompt))
     return texts
