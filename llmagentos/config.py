@@ -354,11 +354,11 @@ def validate_config(cfg: DictConfig) -> None:
 
 
 def _interpolation_problem(err: InterpolationResolutionError) -> str:
-    """The reason an interpolation failed, without OmegaConf's wrapping and key lines."""
+    """Return the reason an interpolation failed, without OmegaConf's wrapping and key lines."""
     cause = err.__context__
     while cause is not None and not isinstance(cause, ConfigError):
         cause = cause.__context__
-    if cause is not None:  # one of our resolvers, whose message says what to do
+    if cause is not None:  # raised by one of our resolvers, with its own fix in the message
         return str(cause)
     return err.msg.split("\n")[0]
 
@@ -514,6 +514,7 @@ def _check_router(router: Any, problems: list[str]) -> None:
     if not isinstance(router, DictConfig):
         return  # _check_node has reported the wrong type
     _check_template(router.get("prompt_template", RouterConfig.prompt_template), "router.prompt_template", problems)
+
     mode = router.get("mode")
     if mode not in PROMPT_MODES:
         return
@@ -524,6 +525,7 @@ def _check_router(router: Any, problems: list[str]) -> None:
             f"router={mode}, which brings one (configs/router/{mode}.yaml)."
         )
         return
+
     architecture = decoder.get("architecture", GeneratorDecoderConfig.architecture)
     if mode == "decoder_only" and architecture != "gpt2":
         problems.append(
@@ -531,6 +533,7 @@ def _check_router(router: Any, problems: list[str]) -> None:
             f"{architecture!r}. Set router.decoder.architecture=gpt2."
         )
     _check_variant(decoder, DECODER_SCHEMAS, "router.decoder", problems)
+
     if decoder.get("type") in DECODER_SCHEMAS and decoder.type != "generator":
         problems.append(
             f"router.decoder.type: the shared decoder writes every task's output text, so it "

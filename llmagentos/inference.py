@@ -89,10 +89,10 @@ class LLMAgentOS:
         """
         if name in self.model.task_names:
             return name
-        wanted = name.strip().casefold()
+        key = name.strip().casefold()
         matches = [
             task for task in self.model.task_names
-            if wanted in (alias.casefold() for alias in [task, *self._names_of(task)])
+            if key in (alias.casefold() for alias in [task, *self._names_of(task)])
         ]
         if len(matches) == 1:
             return matches[0]

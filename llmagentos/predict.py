@@ -66,7 +66,7 @@ def read_records(
     Raises:
         ValueError: naming the line of the first malformed record and the fix.
     """
-    wanted = " and ".join(f'"{f}"' for f in fields)
+    expected_fields = " and ".join(f'"{f}"' for f in fields)
     records, numbers = [], []
     for number, raw in enumerate(stream, start=1):
         try:
@@ -83,7 +83,7 @@ def read_records(
             record = {"text": record}
         if not isinstance(record, dict) or not all(_is_text(record.get(f)) for f in fields):
             raise ValueError(
-                f"{where}:{number}: expected a JSON object with non-empty text in {wanted}; "
+                f"{where}:{number}: expected a JSON object with non-empty text in {expected_fields}; "
                 f"got {line.strip()[:60]}"
             )
         records.append(record)

@@ -130,7 +130,11 @@ def encode_windows(
 
 def check_question_room(tokenizer: Any, questions: list[str], max_length: int, stride: int) -> None:
     """Raise QuestionTooLong for the first question that leaves no more than `stride`
-    context tokens in a window; the tokenizer itself would fail with a bare message."""
+    context tokens in a window.
+
+    The tokenizer would fail on such a question too, but with a message that names neither
+    the question nor the fix.
+    """
     specials = tokenizer.num_special_tokens_to_add(pair=True)
     lengths = [len(ids) for ids in tokenizer(questions, add_special_tokens=False)["input_ids"]]
     for index, length in enumerate(lengths):

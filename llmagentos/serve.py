@@ -6,11 +6,12 @@
     # {"task":"classification","predictions":"正面"}
 
 POST /predict takes {"task", "inputs", optional "num_beams" and "max_new_tokens"};
-"inputs" is one input or a list, and "predictions" is one prediction or a list to match. An input is a text,
-or {"question": ..., "context": ...} for a question-answering task. GET /health lists the
-tasks and their aliases. Requests that arrive together for the same task and settings
-are answered by one batched forward pass. An unknown task or a bad input gets a 400 with
-the reason, a malformed body a 422; the server keeps serving either way.
+"inputs" is one input or a list, and "predictions" is one prediction or a list to
+match. An input is a text, or {"question": ..., "context": ...} for a question-answering
+task. GET /health lists the tasks and their aliases. Requests that arrive together for
+the same task and settings share one batched forward pass. An unknown task or a bad
+input gets a 400 with the reason, and a malformed body a 422. The server keeps serving
+either way.
 """
 
 from __future__ import annotations

@@ -119,9 +119,9 @@ def generation_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int, int]:
 
 
 def encode_texts(tokenizer: PreTrainedTokenizerBase, texts: list[str], max_length: int) -> list[list[int]]:
-    """Encoder input ids of each text, special tokens included, cut at `max_length`.
+    """Return the encoder input ids of each text, special tokens included, cut at `max_length`.
 
-    Training data and prediction inputs both pass through here, so a model sees the
+    Training data and prediction inputs both pass through here, so a model gets the
     same encoding at inference as in training.
     """
     return tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]

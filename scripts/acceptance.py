@@ -99,8 +99,8 @@ def check_prediction(run_dir: Path) -> bool:
 
 
 def report(check: str, figure: str, value, target: str, passed: bool) -> bool:
-    shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-    print(f"[{check}] {figure}: {shown} (target {target}) {'PASS' if passed else 'FAIL'}", flush=True)
+    text = f"{value:.4f}" if isinstance(value, float) else str(value)
+    print(f"[{check}] {figure}: {text} (target {target}) {'PASS' if passed else 'FAIL'}", flush=True)
     return passed
 
 
