@@ -325,14 +325,7 @@ def validate_config(cfg: DictConfig) -> None:
     else:
         for name, task in tasks.items():
             _check_task(str(name), task, problems)
-        mode = cfg.get("router", {}).get("mode")
-        if mode in PROMPT_MODES:
-            for name, task in tasks.items():
-                if isinstance(task, DictConfig) and task.get("type") == "qa":
-                    problems.append(
-                        f"task.{name}: a qa task cannot train in router.mode={mode} yet "
-                        "(generative question answering is not built). Train it with router=task."
-                    )
+        _check_templates(cfg.get("router"), tasks, problems)
         if not problems:
             _check_sizes(cfg, problems)
 
@@ -510,11 +503,9 @@ def text_to_text(cfg: DictConfig) -> bool:
 
 
 def _check_router(router: Any, problems: list[str]) -> None:
-    """Check the prompt template and, in the prompt modes, the shared generator."""
+    """Check the shared generator of the prompt modes."""
     if not isinstance(router, DictConfig):
         return  # _check_node has reported the wrong type
-    _check_template(router.get("prompt_template", RouterConfig.prompt_template), "router.prompt_template", problems)
-
     mode = router.get("mode")
     if mode not in PROMPT_MODES:
         return
@@ -527,10 +518,11 @@ def _check_router(router: Any, problems: list[str]) -> None:
         return
 
     architecture = decoder.get("architecture", GeneratorDecoderConfig.architecture)
-    if mode == "decoder_only" and architecture != "gpt2":
+    if mode == "decoder_only" and architecture != "gpt2" and not is_pretrained(decoder):
         problems.append(
-            f"router.decoder.architecture: decoder_only mode is built for gpt2 only, got "
-            f"{architecture!r}. Set router.decoder.architecture=gpt2."
+            f"router.decoder.architecture: decoder_only mode builds gpt2 generators only, got "
+            f"{architecture!r}. Set router.decoder.architecture=gpt2, or name a pretrained "
+            "causal LM with router.decoder.pretrained."
         )
     _check_variant(decoder, DECODER_SCHEMAS, "router.decoder", problems)
 
@@ -539,27 +531,41 @@ def _check_router(router: Any, problems: list[str]) -> None:
             f"router.decoder.type: the shared decoder writes every task's output text, so it "
             f"must be a generator, got {decoder.type!r}. Fix: +decoder@router.decoder=generator."
         )
-    if decoder.get("bridge", "cross_attention") != "cross_attention" and mode == "text_to_text":
-        problems.append(
-            f"router.decoder.bridge={decoder.bridge!r}: the shared generator reads the encoder "
-            "through cross-attention only, since label ranking is built on it. Set "
-            "router.decoder.bridge=cross_attention."
-        )
-    if decoder.get("pretrained"):
-        # NOTE: the shared generator writes with the vocabulary trained for the run. A
-        # pretrained one would need its own tokenizer for prompts and outputs, not built yet.
-        problems.append(
-            f"router.decoder.pretrained={decoder.pretrained!r}: a pretrained shared generator "
-            f"is not supported in {mode} mode. Set router.decoder.pretrained=null."
-        )
 
 
-def _check_template(value: Any, key: str, problems: list[str]) -> None:
-    problem = template_problem(value)
-    if problem is not None:
+def _check_templates(router: Any, tasks: DictConfig, problems: list[str]) -> None:
+    """Check the prompt template of every task: its own, or else router.prompt_template.
+
+    A template is checked against the placeholders of the task's type, and a problem of
+    the shared router template is reported once. A router template that no task uses is
+    still reported when it suits none of the run's task types.
+    """
+    default = RouterConfig.prompt_template
+    if isinstance(router, DictConfig):
+        default = router.get("prompt_template", default)
+    checks = []  # (key, value, task type)
+    for name, task in tasks.items():
+        if isinstance(task, DictConfig):
+            task_type = task.get("type", TaskConfig.type)
+            if task.get("prompt_template") is not None:
+                checks.append((f"task.{name}.prompt_template", task.prompt_template, task_type))
+            else:
+                checks.append(("router.prompt_template", default, task_type))
+    if not any(key == "router.prompt_template" for key, _, _ in checks):
+        types = {task_type for _, _, task_type in checks} or {TaskConfig.type}
+        if all(template_problem(default, task_type) for task_type in types):
+            checks.append(("router.prompt_template", default, sorted(types)[0]))
+
+    reported = set()
+    for key, value, task_type in checks:
+        problem = template_problem(value, task_type)
+        if problem is None or (key, problem) in reported:
+            continue
+        reported.add((key, problem))
+        placeholders = "{context} and {question}" if task_type == "qa" else "an {input} placeholder"
         problems.append(
             f"{key}: invalid prompt template {value!r}: {problem}. Fix: use zh or en, or a "
-            "template with an {input} placeholder and optionally {task}."
+            f"template with {placeholders} and optionally {{task}}."
         )
 
 
@@ -627,9 +633,6 @@ def _check_task(name: str, task: Any, problems: list[str]) -> None:
             problems.append(f"{key}.target_lang: missing. Set it, e.g. {key}.target_lang=en.")
     if task_type == "qa":
         _check_qa_task(key, task, problems)
-
-    if task.get("prompt_template") is not None:
-        _check_template(task.prompt_template, f"{key}.prompt_template", problems)
 
     source = task.get("data")
     if isinstance(source, DictConfig):

@@ -28,7 +28,7 @@ import datasets
 from omegaconf import DictConfig
 
 from llmagentos.errors import ConfigError, DataError
-from llmagentos.prompt import fit_prompts, task_display_name
+from llmagentos.prompt import fit_prompts, resolve_template, task_display_name
 from llmagentos.qa import QuestionTooLong, encode_windows
 from llmagentos.squad import read_squad
 from llmagentos.tokenizer import encode_texts
@@ -429,7 +429,10 @@ def tokenize_split(
     Targets are tokenized with `target_tokenizer` where given, else with `tokenizer`.
     With a `prompt` (router.mode text_to_text or decoder_only), ``input_ids`` are the
     input rendered through the prompt template, and every task gets ``target_ids``, a
-    classification target being its label's name. The result is cached under a
+    classification target being its label's name and a question's its first answer.
+    Question answering then also gets ``answer_in_prompt``, false where cutting the
+    context to max_length lost the answer. Without a prompt, question answering is cut
+    into windows for a span head (see :func:`_tokenize_qa`). The result is cached under a
     fingerprint of the split, the tokenizers' vocabularies, the prompt and the length
     limits, so an unchanged run reads it back instead of re-tokenizing.
     """
@@ -440,23 +443,30 @@ def tokenize_split(
          dataclasses.asdict(prompt) if prompt else None]
     )
     fingerprint = hashlib.sha256(settings.encode()).hexdigest()[:32]
-    if task.type == "qa":
+    if task.type == "qa" and prompt is None:
         return _tokenize_qa(dataset, task, tokenizer, desc, fingerprint)
-    text_column = TEXT_COLUMNS[task.type][0]
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
-        texts = batch[text_column]
-        if prompt is not None:
-            texts = fit_prompts(tokenizer, prompt.template, prompt.task, texts, task.max_length)
+        if prompt is None:
+            texts = batch[TEXT_COLUMNS[task.type][0]]
+        else:
+            try:
+                texts = fit_prompts(
+                    tokenizer, prompt.template, prompt.task, prompt_inputs(task.type, batch), task.max_length
+                )
+            except QuestionTooLong as err:
+                raise DataError(f"{desc}: question id {batch['id'][err.index]!r}: {err}") from None
         out = {"input_ids": encode_texts(tokenizer, texts, task.max_length)}
         out["length"] = [len(ids) for ids in out["input_ids"]]
         if task.type == "translation" or prompt is not None:
+            outputs = output_texts(task.type, batch, prompt)
             # One position is kept for the EOS token that the generator appends.
             targets = target_tokenizer(
-                output_texts(task.type, batch, prompt), add_special_tokens=False,
-                truncation=True, max_length=task.max_target_length - 1,
+                outputs, add_special_tokens=False, truncation=True, max_length=task.max_target_length - 1,
             )
             out["target_ids"] = targets["input_ids"]
+            if task.type == "qa":
+                out["answer_in_prompt"] = [answer in text for answer, text in zip(outputs, texts)]
         return out
 
     return dataset.map(encode, batched=True, new_fingerprint=fingerprint, desc=desc)
@@ -493,7 +503,7 @@ def _tokenize_qa(
 class TaskPrompt:
     """The prompt settings of one task in the prompt modes (text_to_text, decoder_only)."""
 
-    template: str  # a template or a built-in name (zh, en), see llmagentos.prompt
+    template: str  # the complete template, built-in names resolved (see llmagentos.prompt)
     task: str  # the display name that fills {task}
     labels: tuple[str, ...] = ()  # classification: the output text of each label index
 
@@ -501,17 +511,34 @@ class TaskPrompt:
 def output_texts(task_type: str, batch: dict[str, list], prompt: TaskPrompt | None) -> list[str]:
     """Return the text a generator learns to write for each example of a batch.
 
-    A translation's output is its ``target``. A classification's, in the prompt modes, is
-    the name of its ``label`` (an index into ``prompt.labels``).
+    A translation's output is its ``target``. In the prompt modes, a classification's is
+    the name of its ``label`` (an index into ``prompt.labels``), and a question's is the
+    first of its answers.
     """
     if task_type == "translation":
         return batch["target"]
+    if task_type == "qa":
+        return [answers["text"][0] for answers in batch["answers"]]
     return [prompt.labels[index] for index in batch["label"]]
 
 
+def prompt_inputs(task_type: str, batch: Any) -> list[str] | list[dict[str, str]]:
+    """Return what fills each example's prompt: its text, or a question and its context.
+
+    `batch` is a batch dict or a Dataset, both indexed by column name.
+    """
+    if task_type == "qa":
+        return [{"question": q, "context": c} for q, c in zip(batch["question"], batch["context"])]
+    return list(batch[TEXT_COLUMNS[task_type][0]])
+
+
 def task_prompt(name: str, task: DictConfig, default_template: str, labels: list[str]) -> TaskPrompt:
-    """Build a task's prompt settings: its own template, or else the run's default."""
-    template = task.get("prompt_template") or default_template
+    """Build a task's prompt settings: its own template, or else the run's default.
+
+    A built-in name (zh, en) is resolved to the template for the task's type here, so
+    that everything downstream renders with a complete template.
+    """
+    template = resolve_template(task.get("prompt_template") or default_template, task.type)
     display = task_display_name(name, [str(a) for a in task.aliases], template)
     return TaskPrompt(template, display, tuple(labels))
 
@@ -522,8 +549,9 @@ def check_prompt_fits(name: str, prompt: TaskPrompt, tokenizer: Any, max_length:
     Raises:
         ConfigError: naming task.<name>.max_length and the template's own token count.
     """
+    sample = {"question": "x", "context": "x"} if "{context}" in prompt.template else "x"
     try:
-        fit_prompts(tokenizer, prompt.template, prompt.task, ["x"], max_length)
+        fit_prompts(tokenizer, prompt.template, prompt.task, [sample], max_length)
     except ValueError as err:
         raise ConfigError(
             f"task.{name}.max_length={max_length}: {err}. Raise task.{name}.max_length or "

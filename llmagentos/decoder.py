@@ -115,34 +115,16 @@ class Generator(nn.Module):
         self.bos_token_id, self.eos_token_id, self.pad_token_id = bos_token_id, eos_token_id, pad_token_id
         # Models saved before the bridge key existed all used cross-attention.
         self.prefix = cfg.get("bridge", "cross_attention") == "prefix"
-        added: set[nn.Parameter] = set()
-        if model_config is not None:
-            # A saved model: the architecture from its transformers config, weights loaded
-            # later. Neither the checkpoint nor a GGUF cache is read.
-            self.model = AutoModelForCausalLM.from_config(AutoConfig.for_model(**model_config))
-        elif is_pretrained(cfg):
-            # Targets use the checkpoint's own tokenizer (loaded by the trainer), so its
-            # vocabulary and special ids fit. Added cross-attention layers start untrained.
-            source = resolve_pretrained(cfg.pretrained, cfg.get("gguf_file"))
-            self.model, added = load_causal_lm(source, cross_attention=not self.prefix)
-        else:
-            self.model = _build_decoder_model(
-                cfg, vocab_size, bos_token_id, eos_token_id, pad_token_id,
-                cross_attention=not self.prefix,
-            )
+        self.model, added = _causal_lm(
+            cfg, vocab_size, (bos_token_id, eos_token_id, pad_token_id), model_config,
+            cross_attention=not self.prefix,
+        )
         width = self.model.config.hidden_size
         if self.prefix or encoder_size != width:
             self.bridge = nn.Linear(encoder_size, width)
         else:
             self.bridge = nn.Identity()
-
-        lora = cfg.get("lora") or {}
-        if lora.get("enabled"):
-            add_lora(self.model, lora["rank"], lora["alpha"], lora["dropout"], lora.get("target_modules"))
-            for parameter in added:
-                parameter.requires_grad_(True)
-        elif cfg.get("freeze"):
-            freeze(self.model, keep=added)
+        _adapt(self.model, cfg, added)
 
     def loss(
         self, hidden: torch.Tensor, mask: torch.Tensor,
@@ -245,12 +227,17 @@ class Generator(nn.Module):
 
         # Row i * K + j pairs example i with candidate j: (N * K, L) against (N * K, T, H).
         inputs, labels = inputs.repeat(n, 1), labels.repeat(n, 1)
-        logits = self.model(
-            input_ids=inputs,
-            attention_mask=(labels != -100).long(),
-            encoder_hidden_states=self.bridge(hidden).repeat_interleave(k, dim=0),
-            encoder_attention_mask=mask.repeat_interleave(k, dim=0),
-        ).logits  # (N * K, L, V)
+        hidden, mask = hidden.repeat_interleave(k, dim=0), mask.repeat_interleave(k, dim=0)
+        if self.prefix:
+            prefixed = self._prefixed_inputs(hidden, mask, inputs, (labels != -100).long())
+            logits = self.model(**prefixed, logits_to_keep=inputs.size(1)).logits  # (N * K, L, V)
+        else:
+            logits = self.model(
+                input_ids=inputs,
+                attention_mask=(labels != -100).long(),
+                encoder_hidden_states=self.bridge(hidden),
+                encoder_attention_mask=mask,
+            ).logits  # (N * K, L, V)
         return _label_log_probs(logits, labels, length_normalize).view(n, k)
 
 
@@ -263,13 +250,15 @@ class DecoderOnlyGenerator(nn.Module):
 
     def __init__(
         self, cfg: DictConfig, vocab_size: int, bos_token_id: int, eos_token_id: int,
-        pad_token_id: int,
+        pad_token_id: int, model_config: dict | None = None,
     ):
         super().__init__()
         self.eos_token_id, self.pad_token_id = eos_token_id, pad_token_id
-        self.model = _build_decoder_model(
-            cfg, vocab_size, bos_token_id, eos_token_id, pad_token_id, cross_attention=False
+        self.model, _ = _causal_lm(
+            cfg, vocab_size, (bos_token_id, eos_token_id, pad_token_id), model_config,
+            cross_attention=False,
         )
+        _adapt(self.model, cfg)
 
     def loss(
         self, hidden: None, mask: torch.Tensor, input_ids: torch.Tensor,
@@ -283,10 +272,16 @@ class DecoderOnlyGenerator(nn.Module):
             input_ids, attention_mask: right-padded sequences (N, L).
             labels: (N, L), the token at each output position and -100 elsewhere.
         """
-        logits = self.model(input_ids=input_ids, attention_mask=attention_mask).logits  # (N, L, V)
-        # The logits at position t predict the token at t + 1.
+        # The logits at position t predict the token at t + 1. Only positions from the
+        # earliest output in the batch on get logits: the LM head over a 50k vocabulary
+        # costs as much as several layers, and prompt positions have no labels.
+        first = int((labels != -100).int().argmax(dim=1).min()) - 1
+        kept = torch.arange(first, input_ids.size(1) - 1, device=input_ids.device)
+        logits = self.model(
+            input_ids=input_ids, attention_mask=attention_mask, logits_to_keep=kept
+        ).logits  # (N, L - 1 - first, V)
         return F.cross_entropy(
-            logits[:, :-1].float().flatten(0, 1), labels[:, 1:].flatten(), ignore_index=-100
+            logits.float().flatten(0, 1), labels[:, first + 1 :].flatten(), ignore_index=-100
         )
 
     @torch.no_grad()
@@ -323,24 +318,47 @@ class DecoderOnlyGenerator(nn.Module):
             Scores (N, K), float32.
         """
         n, k = input_ids.size(0), len(candidates)
-        lengths = attention_mask.sum(dim=1).tolist()
-        rows = [
-            (input_ids[i, : lengths[i]].tolist(), [*candidate, self.eos_token_id])
-            for i in range(n) for candidate in candidates
-        ]  # row i * K + j pairs prompt i with candidate j
-        longest = max(len(prompt) + len(output) for prompt, output in rows)
-        sequences = torch.full((n * k, longest), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((n * k, longest), dtype=torch.long)
-        labels = torch.full((n * k, longest), -100, dtype=torch.long)
-        for row, (prompt, output) in enumerate(rows):
-            end = len(prompt) + len(output)
-            sequences[row, :end] = torch.tensor(prompt + output)
-            mask[row, :end] = 1
-            labels[row, len(prompt) : end] = torch.tensor(output)
-        device = input_ids.device
-        logits = self.model(input_ids=sequences.to(device), attention_mask=mask.to(device)).logits
-        labels = labels.to(device)  # logits (N * K, L, V), labels (N * K, L)
-        return _label_log_probs(logits[:, :-1], labels[:, 1:], length_normalize).view(n, k)
+        # Each prompt is read once, left-padded so that all prompts end at the last
+        # position. Its logits there score every candidate's first token, and its cache,
+        # repeated K times, serves the candidates' remaining tokens in one more pass.
+        prompt_ids, prompt_mask = _pad_left(input_ids, attention_mask, self.pad_token_id)
+        prompt = self.model(
+            input_ids=prompt_ids,
+            attention_mask=prompt_mask,
+            position_ids=(prompt_mask.cumsum(dim=1) - 1).clamp(min=0),
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        first_log_probs = prompt.logits[:, -1].float().log_softmax(dim=-1)  # (N, V)
+
+        # Candidate j + [EOS] is the output: its first token is scored above, and the
+        # candidate's own tokens are the inputs that predict the rest (labels).
+        outputs = [[*candidate, self.eos_token_id] for candidate in candidates]
+        first_tokens = torch.tensor([output[0] for output in outputs], device=input_ids.device)
+        scores = first_log_probs[:, first_tokens].reshape(n * k)  # row i * K + j: prompt i, candidate j
+        longest = max(len(candidate) for candidate in candidates)
+        if longest > 0:
+            tokens = torch.full((k, longest), self.pad_token_id, dtype=torch.long)
+            labels = torch.full((k, longest), -100, dtype=torch.long)
+            for row, output in enumerate(outputs):
+                tokens[row, : len(output) - 1] = torch.tensor(output[:-1])
+                labels[row, : len(output) - 1] = torch.tensor(output[1:])
+            tokens, labels = tokens.repeat(n, 1).to(input_ids.device), labels.repeat(n, 1).to(input_ids.device)
+            cache = prompt.cache
+            cache.batch_repeat_interleave(k)
+            prompt_lengths = attention_mask.sum(dim=1).repeat_interleave(k)  # (N * K,)
+            logits = self.model(
+                input_ids=tokens,
+                attention_mask=torch.cat(
+                    [prompt_mask.repeat_interleave(k, dim=0), (labels != -100).long()], dim=1
+                ),
+                position_ids=prompt_lengths[:, None] + torch.arange(longest, device=tokens.device),
+                cache=cache,
+            ).logits  # (N * K, longest, V)
+            scores = scores + _label_log_probs(logits, labels, length_normalize=False)
+        if length_normalize:
+            scores = scores / torch.tensor([len(output) for output in outputs], device=scores.device).repeat(n)
+        return scores.view(n, k)
 
 
 def _label_log_probs(logits: torch.Tensor, labels: torch.Tensor, length_normalize: bool) -> torch.Tensor:
@@ -369,6 +387,40 @@ def _pad_left(input_ids: torch.Tensor, attention_mask: torch.Tensor, pad_id: int
         left_ids[row, width - length :] = input_ids[row, :length]
         left_mask[row, width - length :] = 1
     return left_ids, left_mask
+
+
+def _causal_lm(
+    cfg: DictConfig, vocab_size: int, tokenizer_ids: tuple[int, int, int],
+    model_config: dict | None, cross_attention: bool,
+) -> tuple[nn.Module, set[nn.Parameter]]:
+    """Build or load a generator's causal LM; returns it and its newly initialized parameters.
+
+    A saved model (`model_config`) is rebuilt from its transformers config, weights loaded
+    later, so neither the checkpoint nor a GGUF cache is read. A pretrained one keeps its
+    own vocabulary, so its tokenizer (loaded by the trainer) must encode the targets.
+    Cross-attention layers added to a pretrained model are the new parameters.
+    """
+    if model_config is not None:
+        return AutoModelForCausalLM.from_config(AutoConfig.for_model(**model_config)), set()
+    if is_pretrained(cfg):
+        source = resolve_pretrained(cfg.pretrained, cfg.get("gguf_file"))
+        return load_causal_lm(source, cross_attention=cross_attention)
+    bos, eos, pad = tokenizer_ids
+    return _build_decoder_model(cfg, vocab_size, bos, eos, pad, cross_attention=cross_attention), set()
+
+
+def _adapt(model: nn.Module, cfg: DictConfig, added: set[nn.Parameter] = frozenset()) -> None:
+    """Add LoRA adapters (``cfg.lora``) or freeze the weights (``cfg.freeze``) of `model`.
+
+    The `added` parameters (new cross-attention layers) train either way.
+    """
+    lora = cfg.get("lora") or {}
+    if lora.get("enabled"):
+        add_lora(model, lora["rank"], lora["alpha"], lora["dropout"], lora.get("target_modules"))
+        for parameter in added:
+            parameter.requires_grad_(True)
+    elif cfg.get("freeze"):
+        freeze(model, keep=added)
 
 
 def _build_decoder_model(

@@ -120,7 +120,8 @@ class LLMAgentOS:
         Returns:
             For one input, its prediction; for a list, a list in the same order. A
             classification prediction is the label name, an answer is the span of the
-            context, and a generated prediction is its text.
+            context (or the generated text, for a model trained in a prompt mode), and a
+            translation is its text.
 
         Raises:
             KeyError: for an unknown or ambiguous task.
@@ -152,12 +153,15 @@ class LLMAgentOS:
             )
         items = [inputs] if single else list(inputs)
         check_inputs(spec["type"], items)
-        if spec["type"] == "qa":
+        if spec["type"] == "qa" and self.model.text_to_text:
+            # Each prompt must keep some of its context; the error names the question.
+            self.model.encode_inputs(name, items)
+        elif spec["type"] == "qa":
             check_question_room(
                 self.model.tokenizer, [item["question"] for item in items], spec["max_length"], spec["stride"]
             )
         generation = {}
-        if spec["type"] == "translation":
+        if spec["type"] == "translation" or (spec["type"] == "qa" and self.model.text_to_text):
             generation = dict(spec.get("generation") or {})
             if num_beams is not None:
                 _check_count("num_beams", num_beams)
@@ -177,7 +181,7 @@ class LLMAgentOS:
         """Predict for checked inputs of one resolved task (see :meth:`prepare`)."""
         if not items:
             return []
-        if self.model.spec["tasks"][task]["type"] == "qa":
+        if self.model.spec["tasks"][task]["type"] == "qa" and not self.model.text_to_text:
             return self._answer(task, items, batch_size)
         sequences = self.model.encode_inputs(task, items)
         raw = self.model.predict_sequences(task, sequences, batch_size, **generation)

@@ -26,7 +26,7 @@ from transformers import PreTrainedTokenizerBase
 from llmagentos.decoder import DecoderOnlyGenerator, build_decoder
 from llmagentos.encoder import TransformerEncoder, build_encoder
 from llmagentos.errors import ConfigError
-from llmagentos.llm import count_parameters, freeze
+from llmagentos.llm import count_parameters, freeze, is_pretrained
 from llmagentos.prompt import PROMPT_MODES, fit_prompts, resolve_template
 from llmagentos.router import TaskRouter
 from llmagentos.tokenizer import encode_texts, generation_ids, load_tokenizer, pad_inputs
@@ -37,6 +37,8 @@ if TYPE_CHECKING:  # the data module is training-side; inference does not import
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "llmagentos.json"
 TARGET_TOKENIZER_PREFIX = "target_tokenizer_"  # + task name: a pretrained generator's vocabulary
+# text_to_text mode: the vocabulary of a pretrained shared generator, which every task writes with.
+SHARED_TARGET_TOKENIZER = "generator_tokenizer"
 
 
 class MultiTaskModel(nn.Module):
@@ -47,9 +49,11 @@ class MultiTaskModel(nn.Module):
             contains its ``type``, ``decoder`` config, ``labels`` and ``loss_weight``.
             The prompt modes add ``mode``, ``shared_decoder``, ``label_scoring`` and a
             ``prompt`` per task (see :func:`model_spec`).
-        tokenizer: the encoder's tokenizer, also used for generator targets.
+        tokenizer: the encoder's tokenizer, also used for generator targets. In
+            decoder_only mode, the generator's own (for a pretrained one, its checkpoint's).
         target_tokenizers: per task, the tokenizer of a pretrained generator, which
-            brings its own vocabulary.
+            brings its own vocabulary. In text_to_text mode with a pretrained shared
+            generator, every task maps to that generator's tokenizer.
     """
 
     def __init__(
@@ -70,7 +74,7 @@ class MultiTaskModel(nn.Module):
             # Token ids of each classification task's label names, the candidates that
             # label_scores ranks, tokenized once as the training targets were.
             self.label_token_ids = {
-                name: tokenizer(task["labels"], add_special_tokens=False)["input_ids"]
+                name: self.target_tokenizer(name)(task["labels"], add_special_tokens=False)["input_ids"]
                 for name, task in spec["tasks"].items() if task["type"] == "classification"
             }
         else:
@@ -89,12 +93,19 @@ class MultiTaskModel(nn.Module):
         return encoder
 
     def _build_shared_generator(self) -> nn.Module:
-        """Build the one generator that writes every task's output, in the run's vocabulary."""
+        """Build the one generator that writes every task's output.
+
+        It writes in the run's vocabulary, or a pretrained generator in its checkpoint's.
+        """
         cfg = OmegaConf.create(self.spec["shared_decoder"])
-        bos, eos, pad = generation_ids(self.tokenizer)
+        model_config = self.spec.get("shared_decoder_model_config")
         if self.decoder_only:
-            return DecoderOnlyGenerator(cfg, len(self.tokenizer), bos, eos, pad)
-        return build_decoder(cfg, self.encoder.hidden_size, 0, (bos, eos, pad), len(self.tokenizer))
+            bos, eos, pad = generation_ids(self.tokenizer)
+            return DecoderOnlyGenerator(cfg, len(self.tokenizer), bos, eos, pad, model_config)
+        tokenizer = self.target_tokenizer(next(iter(self.spec["tasks"])))
+        return build_decoder(
+            cfg, self.encoder.hidden_size, 0, generation_ids(tokenizer), len(tokenizer), model_config
+        )
 
     def _build_task_decoders(self) -> dict[str, nn.Module]:
         decoders = {}
@@ -245,11 +256,17 @@ class MultiTaskModel(nn.Module):
         spec = copy.deepcopy(self.spec)
         if spec["encoder"]["type"] == "hf" and self.encoder is not None:
             spec["encoder_model_config"] = self.encoder.model.config.to_dict()
-        for name, target_tokenizer in self.target_tokenizers.items():
-            # Reloading rebuilds the pretrained generator from its config, with no download.
-            decoder = self.router.decoders[name]
-            spec["tasks"][name]["decoder_model_config"] = decoder.model.config.to_dict()
-            target_tokenizer.save_pretrained(folder / f"{TARGET_TOKENIZER_PREFIX}{name}")
+        # Reloading rebuilds a pretrained generator from its config, with no download.
+        if self.router.shared is not None:
+            if is_pretrained(spec["shared_decoder"]) or "shared_decoder_model_config" in spec:
+                spec["shared_decoder_model_config"] = self.router.shared.model.config.to_dict()
+            if self.target_tokenizers:  # text_to_text: one vocabulary for every task's output
+                next(iter(self.target_tokenizers.values())).save_pretrained(folder / SHARED_TARGET_TOKENIZER)
+        else:
+            for name, target_tokenizer in self.target_tokenizers.items():
+                decoder = self.router.decoders[name]
+                spec["tasks"][name]["decoder_model_config"] = decoder.model.config.to_dict()
+                target_tokenizer.save_pretrained(folder / f"{TARGET_TOKENIZER_PREFIX}{name}")
         (folder / CONFIG_FILE).write_text(json.dumps(spec, ensure_ascii=False, indent=2) + "\n")
         # save_model drops the copies of tied weights (a GPT-2 head shares its embedding).
         safetensors.torch.save_model(self, str(folder / WEIGHTS_FILE))
@@ -272,6 +289,9 @@ class MultiTaskModel(nn.Module):
             for name, task in spec["tasks"].items()
             if task.get("decoder_model_config") is not None
         }
+        if (folder / SHARED_TARGET_TOKENIZER).is_dir():
+            shared = load_tokenizer(str(folder / SHARED_TARGET_TOKENIZER))
+            target_tokenizers = dict.fromkeys(spec["tasks"], shared)
         model = cls(spec, load_tokenizer(str(folder)), target_tokenizers)
         try:
             safetensors.torch.load_model(model, str(folder / WEIGHTS_FILE), device=str(device))

@@ -40,11 +40,12 @@ from llmagentos.data import (
     check_prompt_fits,
     load_raw_task,
     output_texts,
+    prompt_inputs,
     resolve_data_root,
     task_prompt,
     tokenize_split,
 )
-from llmagentos.errors import ConfigError, RunFolderError
+from llmagentos.errors import ConfigError, DataError, RunFolderError
 from llmagentos.llm import is_pretrained, resolve_pretrained
 from llmagentos.logger import MetricLogger, tracker_init_kwargs
 from llmagentos.metrics import classification_scores, qa_scores, translation_scores
@@ -143,7 +144,8 @@ class Trainer:
         self.sampler = self._make_sampler()
         for task in self.tasks:
             if task.prompt is not None:
-                example = render_prompt(task.prompt.template, task.prompt.task, "<input>")
+                sample = {"question": "<question>", "context": "<context>"} if task.type == "qa" else "<input>"
+                example = render_prompt(task.prompt.template, task.prompt.task, sample)
                 log.info(f"Task {task.name} prompt ({cfg.router.mode} mode): {example!r}", main_process_only=True)
 
         # Model, optimizer and schedule.
@@ -261,7 +263,7 @@ class Trainer:
         weights = task_weights(sizes, cfg.data.sampler, cfg.data.temperature, multipliers)
         for task, size, weight in zip(self.tasks, sizes, weights):
             # A QA example is cut into windows of max_length tokens; the sampler draws windows.
-            unit = "windows" if task.type == "qa" else "examples"
+            unit = "windows" if task.type == "qa" and task.prompt is None else "examples"
             log.info(
                 f"Task {task.name} ({task.type}): {size} training {unit}, "
                 f"{len(task.validation) if task.validation is not None else 0} validation, "
@@ -409,7 +411,7 @@ class Trainer:
                 continue
             mine = list(range(accelerator.process_index, len(task.validation), accelerator.num_processes))
             predictions = self._predict_rows(model, task, mine)
-            if task.type == "qa":
+            if task.type == "qa" and task.prompt is None:
                 # Reduce each window's logits to its best span here, so that only small
                 # (score, characters) records are gathered across processes.
                 predictions = self._window_spans(task, mine, predictions)
@@ -429,7 +431,7 @@ class Trainer:
         if not rows:
             return []
         generation = {}
-        if task.type == "translation":
+        if task.type == "translation" or task.prompt is not None:  # a generated output
             generation = dict(self.cfg.task[task.name].generation)
         return model.predict_sequences(
             task.name, task.validation.select(rows)["input_ids"], self.cfg.trainer.eval_batch_size,
@@ -454,8 +456,11 @@ class Trainer:
             scores = classification_scores(predictions, task.validation["label"], len(task.labels))
         elif task.type == "qa":
             examples = task.validation_examples
-            answers = merge_window_spans(predictions, task.validation["example_index"], examples["context"])
-            texts = [answer.text for answer in answers]
+            if task.prompt is None:
+                answers = merge_window_spans(predictions, task.validation["example_index"], examples["context"])
+                texts = [answer.text for answer in answers]
+            else:  # generated answers, one validation row per question
+                texts = self.unwrapped.decode(task.name, predictions)
             self.answers[task.name] = dict(zip(examples["id"], texts))
             references = [gold["text"] for gold in examples["answers"]]
             scores = qa_scores(texts, references, task_cfg.lang)
@@ -533,12 +538,20 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
         raw = {name: load_raw_task(name, task, data_root, cfg.data.cache_dir) for name, task in cfg.task.items()}
 
     prompts = {}
+    shared_tokenizer = None  # the vocabulary of a pretrained shared generator
     if text_to_text(cfg):
         prompts = {
             name: task_prompt(name, cfg.task[name], cfg.router.prompt_template, labels)
             for name, (_, labels) in raw.items()
         }
-    tokenizer = _build_tokenizer(cfg, raw, prompts, run_dir, accelerator)
+        if is_pretrained(cfg.router.decoder):
+            with accelerator.main_process_first():
+                shared_tokenizer = _generator_tokenizer("router.", cfg.router.decoder)
+    if cfg.router.mode == "decoder_only" and shared_tokenizer is not None:
+        # The pretrained generator reads the prompts too, in its own vocabulary.
+        tokenizer, shared_tokenizer = shared_tokenizer, None
+    else:
+        tokenizer = _build_tokenizer(cfg, raw, prompts, run_dir, accelerator)
     generation_ids(tokenizer)  # fails early if the vocabulary cannot mark target ends
 
     tasks = []
@@ -546,17 +559,11 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
         for name, (splits, labels) in raw.items():
             task = cfg.task[name]
             prompt = prompts.get(name)
-            target_tokenizer = None
+            target_tokenizer = shared_tokenizer
             if prompt is not None:
                 check_prompt_fits(name, prompt, tokenizer, task.max_length)
             elif task.decoder.type == "generator" and is_pretrained(task.decoder):
-                # A GGUF checkpoint is converted here, once, and the model reads the same folder.
-                try:
-                    source = resolve_pretrained(task.decoder.pretrained, task.decoder.gguf_file)
-                except ConfigError as err:  # its message names decoder.<key>, without the task
-                    raise ConfigError(f"task.{name}.{err}") from err
-                target_tokenizer = load_tokenizer(source)
-                generation_ids(target_tokenizer)
+                target_tokenizer = _generator_tokenizer(f"task.{name}.", task.decoder)
             tokenized = {
                 split: tokenize_split(
                     dataset, task, tokenizer, desc=f"Tokenizing {name}/{split}",
@@ -564,12 +571,53 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
                 )
                 for split, dataset in splits.items()
             }
+            if task.type == "qa" and prompt is not None:
+                tokenized["train"] = _drop_lost_answers(name, tokenized["train"], task.max_length)
             examples = splits.get("validation") if task.type == "qa" else None
             tasks.append(TaskData(
                 name, task.type, tokenized["train"], tokenized.get("validation"), labels,
                 target_tokenizer=target_tokenizer, validation_examples=examples, prompt=prompt,
             ))
     return tasks, tokenizer
+
+
+def _drop_lost_answers(name: str, train: datasets.Dataset, max_length: int) -> datasets.Dataset:
+    """Drop the training questions whose answer was cut off with the end of their context.
+
+    A generator trained on them would learn to write answers that its prompt does not
+    contain. Validation keeps every question, so that its scores count them as missed.
+    """
+    kept = train.filter(lambda row: row["answer_in_prompt"], desc=f"Dropping lost answers of {name}")
+    if len(kept) < len(train):
+        log.info(
+            f"Task {name}: {len(train) - len(kept)} of {len(train)} training questions dropped, "
+            "because their answer lies beyond the part of the context that fits in max_length",
+            main_process_only=True,
+        )
+    if len(kept) == 0:
+        raise DataError(
+            f"task.{name}: every training answer lies beyond the part of its context that fits "
+            f"in max_length={max_length} tokens of prompt. Raise task.{name}.max_length."
+        )
+    return kept
+
+
+def _generator_tokenizer(key_prefix: str, decoder: DictConfig) -> Any:
+    """Load the tokenizer of a pretrained generator, which its targets must be written in.
+
+    A GGUF checkpoint is converted here, once, and the model later reads the same folder.
+    A vocabulary without a padding token pads with its EOS token. `key_prefix` (such as
+    ``task.<name>.``) completes the config key in error messages.
+    """
+    try:
+        source = resolve_pretrained(decoder.pretrained, decoder.gguf_file)
+    except ConfigError as err:  # its message names decoder.<key>, without the prefix
+        raise ConfigError(f"{key_prefix}{err}") from err
+    tokenizer = load_tokenizer(source)
+    generation_ids(tokenizer)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
 
 
 def _build_tokenizer(
@@ -614,8 +662,8 @@ def _training_texts(cfg: DictConfig, raw: dict, prompts: dict[str, TaskPrompt]) 
                     values = list(dict.fromkeys(values))
                 texts.extend(values)
             continue
-        inputs = train[TEXT_COLUMNS[task_type][0]]
-        texts.extend(render_prompt(prompt.template, prompt.task, text) for text in inputs)
+        inputs = prompt_inputs(task_type, train)
+        texts.extend(render_prompt(prompt.template, prompt.task, item) for item in inputs)
         texts.extend(output_texts(task_type, train.to_dict(), prompt))
     return texts
 
@@ -648,7 +696,7 @@ def collate(
         if task.type == "classification" and task.prompt is None:
             batch["targets"][task.name] = {"labels": torch.tensor([e["label"] for e in examples])}
             continue
-        if task.type == "qa":
+        if task.type == "qa" and task.prompt is None:
             batch["targets"][task.name] = {
                 key: torch.tensor([e[key] for e in examples]) for key in ("start_positions", "end_positions")
             }

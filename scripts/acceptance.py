@@ -34,6 +34,8 @@ class Check:
     minimums: dict[tuple[str, str], float] = field(default_factory=dict)
     reported: list[tuple[str, str]] = field(default_factory=list)  # figures without a target
     max_minutes: float | None = None  # wall time of the whole command, start-up included
+    # Tasks whose last logged training loss must be below their first.
+    falling_loss: tuple[str, ...] = ()
     uses_shared_data: bool = True
 
 
@@ -49,6 +51,14 @@ CHECKS = {
     # report, so the figures are printed without one.
     "squad": Check(["task=squad", "encoder=minilm"], reported=[("squad", "exact_match"), ("squad", "f1")]),
     "cmrc2018": Check(["task=cmrc2018"], reported=[("cmrc2018", "exact_match"), ("cmrc2018", "f1")]),
+    # SmolLM2 alone (decoder_only mode, LoRA) on both real tasks rendered as prompts.
+    "smollm2": Check(
+        ["task=chnsenticorp+tatoeba_zh_en", "+experiment=smollm2_cpu"],
+        minimums={("chnsenticorp", "accuracy"): 0.7},
+        reported=[("tatoeba_zh_en", "bleu"), ("tatoeba_zh_en", "chrf")],
+        max_minutes=20,
+        falling_loss=("chnsenticorp", "tatoeba_zh_en"),
+    ),
 }
 
 
@@ -77,6 +87,9 @@ def run_check(name: str, check: Check, extra: list[str]) -> bool:
         passed &= report(name, f"{task} {metric}", value, f">= {minimum}", value >= minimum)
     for task, metric in check.reported:
         print(f"[{name}] {task} {metric}: {results['tasks'][task][metric]:.4f}")
+    for task in check.falling_loss:
+        first, last = training_losses(run_dir, task)
+        passed &= report(name, f"{task} training loss, last logged", last, f"< first logged {first:.4f}", last < first)
     if check.max_minutes is not None:
         passed &= report(name, "wall time (min)", minutes, f"<= {check.max_minutes}", minutes <= check.max_minutes)
     if name == "predict":
@@ -88,6 +101,13 @@ def run_check(name: str, check: Check, extra: list[str]) -> bool:
 def _children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def training_losses(run_dir: Path, task: str) -> tuple[float, float]:
+    """Return the first and last training loss that metrics.jsonl records for `task`."""
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+    losses = [r["loss"] for r in records if r.get("split") == "train" and r.get("task") == task]
+    return losses[0], losses[-1]
 
 
 def check_prediction(run_dir: Path) -> bool:

@@ -92,7 +92,7 @@ def test_positions_cover_prompt_and_output(compose_config):
 def test_decoder_only_gpt2_only(compose_config):
     cfg = compose_config(["router=decoder_only", "router.decoder.architecture=bert_generation"])
 
-    with pytest.raises(ConfigError, match="decoder_only mode is built for gpt2 only"):
+    with pytest.raises(ConfigError, match="decoder_only mode builds gpt2 generators only"):
         validate_config(cfg)
 
 

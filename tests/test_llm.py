@@ -147,15 +147,21 @@ def test_lora_run_resumes_exactly(compose_config, tiny_llama, tmp_path):
         torch.testing.assert_close(actual[name], expected[name], msg=name)
 
 
-def test_prefix_padding_changes_nothing(tiny_llama):
+def prefix_generator(folder):
+    """The LLaMA of `folder` as a prefix-bridged generator of 16-wide encoder states,
+    with its (bos, eos, pad) ids."""
     from llmagentos.decoder import Generator
     from llmagentos.tokenizer import generation_ids, load_tokenizer
 
-    tokenizer = load_tokenizer(str(tiny_llama))
-    cfg = OmegaConf.create({"type": "generator", "bridge": "prefix", "pretrained": str(tiny_llama)})
+    tokenizer = load_tokenizer(str(folder))
+    cfg = OmegaConf.create({"type": "generator", "bridge": "prefix", "pretrained": str(folder)})
     torch.manual_seed(0)
-    generator = Generator(cfg, 16, len(tokenizer), *generation_ids(tokenizer)).eval()
-    bos, eos, pad = generation_ids(tokenizer)
+    ids = generation_ids(tokenizer)
+    return Generator(cfg, 16, len(tokenizer), *ids).eval(), ids
+
+
+def test_prefix_padding_changes_nothing(tiny_llama):
+    generator, (bos, eos, pad) = prefix_generator(tiny_llama)
     hidden, mask = torch.randn(2, 4, 16), torch.ones(2, 4, dtype=torch.long)
     # The same states with 3 padded encoder positions of noise appended.
     padded_hidden = torch.cat([hidden, 10 * torch.randn(2, 3, 16)], dim=1)
@@ -171,6 +177,75 @@ def test_prefix_padding_changes_nothing(tiny_llama):
     for beams in (1, 3):
         expected = generator.predict(hidden, mask, num_beams=beams, max_new_tokens=5)
         assert generator.predict(padded_hidden, padded_mask, num_beams=beams, max_new_tokens=5) == expected
+
+
+def test_prefix_candidate_scores_match_loss(tiny_llama):
+    generator, (bos, eos, _) = prefix_generator(tiny_llama)
+    hidden = torch.randn(2, 5, 16)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    candidates = [[11, 12], [13]]
+
+    scores = generator.score_candidates(hidden, mask, candidates)
+
+    assert scores.shape == (2, 2)
+    for i in range(2):
+        for j, candidate in enumerate(candidates):
+            inputs = torch.tensor([[bos, *candidate]])
+            labels = torch.tensor([[*candidate, eos]])
+            loss = generator.loss(hidden[i : i + 1], mask[i : i + 1], inputs, torch.ones_like(inputs), labels)
+            torch.testing.assert_close(scores[i, j], -loss * (len(candidate) + 1))
+
+
+def prompt_mode_overrides(folder, mode: str, *extra: str) -> list[str]:
+    """Tiny run of both shipped tasks with the LLaMA as the shared generator of `mode`."""
+    return tiny_overrides(
+        ["classification", "translation"], f"router={mode}", "decoder@router.decoder=causal_lm",
+        f"router.decoder.pretrained={folder}", "router.decoder.lora.enabled=false",
+        "router.decoder.freeze=false", "trainer.max_steps=40", "trainer.log_every=10",
+        "trainer.eval_every=1000", "trainer.checkpoint_every=1000", "optimizer.lr=1e-2",
+        "scheduler.num_warmup_steps=4", *extra,
+    )
+
+
+@pytest.mark.parametrize("mode", ["decoder_only", "text_to_text"])
+def test_pretrained_shared_generator(compose_config, tiny_llama, tmp_path, mode):
+    from llmagentos.tokenizer import load_tokenizer
+
+    checkpoint = tmp_path / "checkpoint"  # removed before reloading: the run folder must suffice
+    shutil.copytree(tiny_llama, checkpoint)
+    run = tmp_path / "run"
+
+    final = train(compose_config(prompt_mode_overrides(checkpoint, mode)), run)
+
+    records = read_metrics(run)
+    for task in ("classification", "translation"):
+        losses = [r["loss"] for r in records if r["split"] == "train" and r.get("task") == task]
+        assert len(losses) == 4
+        assert losses == sorted(losses, reverse=True), f"{task} loss did not fall: {losses}"
+        assert losses[-1] < 0.9 * losses[0], f"{task} loss fell too little: {losses}"
+    spec = json.loads((run / "model" / "llmagentos.json").read_text())
+    assert spec["shared_decoder_model_config"]["model_type"] == "llama"
+    shutil.rmtree(checkpoint)
+    model = MultiTaskModel.from_pretrained(run / "model")
+    vocabulary = load_tokenizer(str(tiny_llama)).get_vocab()
+    assert model.target_tokenizer("translation").get_vocab() == vocabulary
+    if mode == "decoder_only":
+        assert model.encoder is None
+        assert model.tokenizer.get_vocab() == vocabulary
+    else:
+        assert model.tokenizer.get_vocab() != vocabulary  # the encoder keeps the run's vocabulary
+    assert model.label_token_ids["classification"] == [
+        model.target_tokenizer("classification").encode(label, add_special_tokens=False)
+        for label in model.spec["tasks"]["classification"]["labels"]
+    ]
+
+    # The reloaded model reproduces the run's final accuracy on the same validation rows.
+    lines = (REPO / "data" / "sentiment" / "validation.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines[:24]]
+    inputs = model.prompt_inputs("classification", [row["text"] for row in rows])
+    predicted = model.decode("classification", model.predict_batch("classification", **inputs))
+    accuracy = sum(p == row["label"] for p, row in zip(predicted, rows)) / len(rows)
+    assert accuracy == pytest.approx(final["classification"]["accuracy"])
 
 
 def test_cross_attention_rejected_for_llama(compose_config, tiny_llama, tmp_path):

@@ -14,6 +14,7 @@ from llmagentos.prompt import (
     task_display_name,
     template_problem,
 )
+from llmagentos.qa import QuestionTooLong
 from llmagentos.tokenizer import train_tokenizer
 
 CLASSIFICATION_ALIASES = ["文本分类", "text classification", "sentiment"]
@@ -96,7 +97,7 @@ def test_text_to_text_needs_shared_generator(compose_config):
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("router.decoder.pretrained=gpt2", "router.decoder.pretrained='gpt2': a pretrained shared generator"),
+        ("router.decoder.freeze=true", "router.decoder.freeze=true: this decoder starts from random weights"),
         ("router.decoder.hidden_size=30", "router.decoder.hidden_size=30 is not divisible by router.decoder.num_heads=4"),
         ("router.decoder.max_positions=16", "need 65 decoder positions, but router.decoder.max_positions=16"),
         ("router.label_scoring=max", "router.label_scoring: invalid value 'max'"),
@@ -151,6 +152,70 @@ def test_template_too_long_for_max_length():
 
     with pytest.raises(ValueError, match="leaves no room for the input within max_length=8"):
         fit_prompts(tokenizer, "zh", "文本分类", ["好"], max_length=8)
+
+
+def test_qa_template_renders_question_and_context():
+    item = {"question": "高静敏毕业于哪所大学？", "context": "高静敏毕业于四川大学。"}
+
+    assert render_prompt("zh", "阅读理解", item) == (
+        "任务类型: 阅读理解\n上下文: 高静敏毕业于四川大学。\n问题: 高静敏毕业于哪所大学？\n输出数据:"
+    )
+    assert render_prompt("en", "question answering", {"question": "Who?", "context": "Ada."}) == (
+        "Task: question answering\nContext: Ada.\nQuestion: Who?\nOutput:"
+    )
+
+
+@pytest.mark.parametrize(
+    "template, task_type, fault",
+    [
+        ("Q: {question}", "qa", "no {context} placeholder"),
+        ("{input} {question} {context}", "qa", "unknown placeholder(s) input for a qa task"),
+        ("{context}: {input}", "classification", "unknown placeholder(s) context for a classification task"),
+    ],
+)
+def test_templates_checked_per_task_type(template, task_type, fault):
+    assert fault in template_problem(template, task_type)
+
+
+def test_qa_template_defaults_valid():
+    assert template_problem("zh", "qa") is None
+    assert template_problem("Context: {context}\nQ: {question}\nA:", "qa") is None
+
+
+def test_qa_prompt_cuts_context_keeps_question():
+    context = "高静敏出生于1973年，家乡在南京。" * 10
+    question = "高静敏出生于哪一年？"
+    item = {"question": question, "context": context}
+    tokenizer = train_tokenizer([render_prompt("zh", "阅读理解", item)], vocab_size=200, min_frequency=1)
+
+    prompt = fit_prompts(tokenizer, "zh", "阅读理解", [item], max_length=64)[0]
+
+    assert len(tokenizer(prompt)["input_ids"]) <= 64
+    assert prompt.startswith("任务类型: 阅读理解\n上下文: 高静敏出生于1973年")
+    assert prompt.endswith(f"\n问题: {question}\n输出数据:")
+    assert len(prompt) < len(render_prompt("zh", "阅读理解", item))
+
+
+def test_qa_prompt_question_too_long():
+    item = {"question": "高静敏出生于哪一年？" * 10, "context": "高静敏出生于1973年。"}
+    tokenizer = train_tokenizer([render_prompt("zh", "阅读理解", item)], vocab_size=200, min_frequency=1)
+    short = {"question": "哪一年？", "context": "1973年。"}
+
+    with pytest.raises(QuestionTooLong, match="leaves no room for the context within max_length=40") as err:
+        fit_prompts(tokenizer, "zh", "阅读理解", [short, item], max_length=40)
+
+    assert err.value.index == 1
+
+
+def test_qa_task_with_input_template_rejected(compose_config):
+    cfg = compose_config(["task=qa", "router=text_to_text", "router.prompt_template='Text: {input}'"])
+
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+
+    message = str(err.value)
+    assert "router.prompt_template: invalid prompt template 'Text: {input}'" in message
+    assert "a template with {context} and {question} and optionally {task}" in message
 
 
 def test_candidate_scores_match_teacher_forcing():

@@ -435,3 +435,51 @@ def test_qa_loss_falls_on_fixed_seed(compose_config, tmp_path):
               if r["split"] == "train" and r.get("task") == "squad"]
     assert len(losses) == 3
     assert losses[-1] < 0.8 * losses[0], f"loss did not fall: {losses}"
+
+
+# -- generative question answering in the prompt modes ------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["text_to_text", "decoder_only"])
+def test_generative_qa_run_scores_and_predicts(compose_config, tmp_path, caplog, mode):
+    caplog.set_level("INFO", logger="llmagentos.trainer")
+    overrides = [
+        "task=qa", f"router={mode}", *TINY_ENCODER, *TINY_RUN,
+        "router.decoder.hidden_size=32", "router.decoder.num_layers=1", "router.decoder.num_heads=2",
+        "router.decoder.intermediate_size=64", "router.decoder.max_positions=200",
+        "task.qa.max_length=64", "task.qa.max_target_length=16", "task.qa.generation.max_new_tokens=8",
+        "task.qa.data.max_train_examples=200", "task.qa.data.max_eval_examples=12",
+    ]
+
+    final = train(compose_config(overrides), tmp_path / "run")
+
+    assert 0.0 <= final["qa"]["exact_match"] <= final["qa"]["f1"] <= 100.0
+    predictions = json.loads((tmp_path / "run" / "predictions" / "qa.json").read_text(encoding="utf-8"))
+    assert len(predictions) == 12
+    assert "training questions dropped, because their answer lies beyond" in caplog.text
+    spec = json.loads((tmp_path / "run" / "model" / "llmagentos.json").read_text(encoding="utf-8"))
+    assert "{context}" in spec["tasks"]["qa"]["prompt"]["template"]
+
+    api = LLMAgentOS.from_pretrained(tmp_path / "run")
+    question = {"question": "高静敏毕业于哪所大学？", "context": "高静敏毕业于四川大学，后来成为一名飞行员。"}
+    answer = api.predict("问答", question, max_new_tokens=4)
+    assert isinstance(answer, str)
+    assert api.predict("qa", [question, question], max_new_tokens=4) == [answer, answer]
+    with pytest.raises(ValueError, match="leaves no room for the context within max_length=64"):
+        api.predict("qa", {"question": "高静敏毕业于哪所大学？" * 8, "context": "四川大学。"})
+
+
+def test_generative_qa_loss_falls(compose_config, tmp_path):
+    overrides = [
+        "task=qa", "router=text_to_text", *TINY_ENCODER, *TINY_RUN,
+        "router.decoder.hidden_size=32", "router.decoder.num_layers=1", "router.decoder.num_heads=2",
+        "router.decoder.intermediate_size=64", "task.qa.max_length=128", "task.qa.max_target_length=16",
+        "trainer.max_steps=40", "trainer.log_every=10", "trainer.eval_every=1000",
+        "trainer.checkpoint_every=1000", "optimizer.lr=2e-3", "scheduler.num_warmup_steps=4",
+    ]
+
+    train(compose_config(overrides), tmp_path / "run")
+
+    losses = [r["loss"] for r in read_metrics(tmp_path / "run") if r["split"] == "train" and r.get("task") == "qa"]
+    assert len(losses) == 4
+    assert losses[-1] < 0.8 * losses[0], f"loss did not fall: {losses}"
