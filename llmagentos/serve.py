@@ -129,8 +129,14 @@ class Batcher:
         return joined
 
 
-def create_app(model: LLMAgentOS, max_batch_size: int = 32, max_wait_s: float = 0.01) -> FastAPI:
-    """Build the FastAPI app around a loaded model."""
+def create_app(
+    model: LLMAgentOS, max_batch_size: int = 32, max_wait_s: float = 0.01, max_beams: int = 8,
+) -> FastAPI:
+    """Build the FastAPI app around a loaded model.
+
+    A request for more than `max_beams` beams gets a 400: beam search costs time in
+    proportion to the beams, and the one worker would hold every other request meanwhile.
+    """
     batcher = Batcher(model, max_batch_size, max_wait_s)
 
     @contextlib.asynccontextmanager
@@ -148,6 +154,12 @@ def create_app(model: LLMAgentOS, max_batch_size: int = 32, max_wait_s: float = 
 
     @app.post("/predict")
     async def predict(request: PredictRequest) -> dict[str, Any]:
+        if request.num_beams is not None and request.num_beams > max_beams:
+            raise HTTPException(
+                status_code=400,
+                detail=f"num_beams={request.num_beams} exceeds this server's maximum of {max_beams} "
+                "(set with --max-beams when starting it); request fewer beams",
+            )
         try:
             prepared = model.prepare(
                 request.task, request.inputs, num_beams=request.num_beams,
@@ -172,6 +184,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="maximum inputs in one forward pass")
     parser.add_argument("--max-wait-ms", type=bounded(float, 0), default=10.0,
                         help="how long a request waits for others to share its batch")
+    parser.add_argument("--max-beams", type=bounded(int, 1), default=8,
+                        help="maximum num_beams a request may ask for")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ...; default: CUDA when available")
     args = parser.parse_args(argv)
 
@@ -181,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         model = LLMAgentOS.from_pretrained(args.model, device=args.device)
     except (FileNotFoundError, ValueError) as err:
         parser.exit(2, f"error: {err}\n")
-    app = create_app(model, args.max_batch_size, args.max_wait_ms / 1000)
+    app = create_app(model, args.max_batch_size, args.max_wait_ms / 1000, args.max_beams)
     uvicorn.run(app, host=args.host, port=args.port)
 
 

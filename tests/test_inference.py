@@ -173,6 +173,9 @@ def test_server_answers_and_survives_bad_requests(model):
         empty = client.post("/predict", json={"task": "文本分类", "inputs": ["好", ""]})
         assert empty.status_code == 400
         assert "input 1 is empty" in empty.json()["detail"]
+        beams = client.post("/predict", json={"task": "机器翻译", "inputs": "我爱你。", "num_beams": 9})
+        assert beams.status_code == 400
+        assert "num_beams=9 exceeds this server's maximum of 8" in beams.json()["detail"]
         malformed = client.post("/predict", content=b"{not json", headers={"content-type": "application/json"})
         assert malformed.status_code == 422
         missing = client.post("/predict", json={"inputs": "好"})
