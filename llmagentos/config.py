@@ -24,9 +24,10 @@ import torch
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import InterpolationResolutionError
+from transformers import AutoConfig
 
 from llmagentos.errors import ConfigError
-from llmagentos.llm import is_pretrained
+from llmagentos.llm import is_pretrained, local_model_type, supports_cross_attention
 from llmagentos.prompt import PROMPT_MODES, template_problem
 
 
@@ -403,7 +404,7 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
         if decoder.type == "generator":
             _check_positions(key, task, decoder, decoder_key, cfg.router.get("mode"), problems)
     for decoder_key, decoder in _generators(cfg):
-        _check_generator(decoder_key, decoder, problems)
+        _check_generator(decoder_key, decoder, problems, cfg.router.get("mode") == "decoder_only")
     max_tokens = cfg.data.get("max_tokens")
     if max_tokens is not None and max_tokens < longest:
         problems.append(
@@ -424,11 +425,20 @@ def _generators(cfg: DictConfig) -> list[tuple[str, DictConfig]]:
     return [(key, d) for key, d in decoders if d.type == "generator"]
 
 
-def _check_generator(key: str, decoder: DictConfig, problems: list[str]) -> None:
-    """Check a generator's checkpoint source, what it trains, and its width."""
+def _check_generator(key: str, decoder: DictConfig, problems: list[str], decoder_only: bool = False) -> None:
+    """Check a generator's checkpoint source, bridge, what it trains, and its width."""
     _check_llm_packages(key, decoder, problems)
     if is_pretrained(decoder):
-        return  # sizes come from the checkpoint
+        # Sizes come from the checkpoint. Where a local file names its type, a type without
+        # cross-attention layers is rejected here, before any conversion or download.
+        if not decoder_only and decoder.get("bridge", "cross_attention") == "cross_attention":
+            model_type = local_model_type(decoder.get("pretrained"), decoder.get("gguf_file"))
+            if model_type is not None and not _has_cross_attention(model_type):
+                problems.append(
+                    f"{key}.bridge=cross_attention: the checkpoint is a {model_type} model, which "
+                    f"has no cross-attention layers. Set {key}.bridge=prefix."
+                )
+        return
 
     random_weights = "this decoder starts from random weights (pretrained and gguf_file are null)"
     if decoder.get("freeze"):
@@ -447,6 +457,15 @@ def _check_generator(key: str, decoder: DictConfig, problems: list[str]) -> None
             f"{key}.hidden_size={decoder.hidden_size} is not divisible by "
             f"{key}.num_heads={decoder.num_heads}. Change one of them."
         )
+
+
+def _has_cross_attention(model_type: str) -> bool:
+    """Tell whether transformers' causal LM class for `model_type` takes encoder states;
+    an unknown type is given the benefit of the doubt, so loading decides."""
+    try:
+        return supports_cross_attention(AutoConfig.for_model(model_type))
+    except ValueError:
+        return True
 
 
 def _check_positions(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import inspect
+import json
 import logging
 import os
 import re
@@ -154,6 +155,27 @@ def _drop_quantization(model: PreTrainedModel) -> None:
     model.is_quantized = False
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
+
+
+def local_model_type(pretrained: str | None, gguf_file: str | None = None) -> str | None:
+    """Read the model type of a local checkpoint without loading it.
+
+    A folder's ``config.json`` gives ``model_type``, and a GGUF file its
+    ``general.architecture`` (the same name for the LLaMA, Qwen and GPT-2 families).
+    Returns None for a hub name, a missing file, or a GGUF file without the gguf package.
+    """
+    if gguf_file:
+        path = Path(pretrained) / gguf_file if pretrained else Path(gguf_file).expanduser()
+        if not path.is_file() or importlib.util.find_spec("gguf") is None:
+            return None
+        from gguf import GGUFReader
+
+        field = GGUFReader(path).fields.get("general.architecture")
+        return None if field is None else bytes(field.parts[field.data[0]]).decode()
+    config = Path(pretrained or "") / "config.json"
+    if not pretrained or not config.is_file():
+        return None
+    return json.loads(config.read_text(encoding="utf-8")).get("model_type")
 
 
 def supports_cross_attention(config: Any) -> bool:

