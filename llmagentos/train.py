@@ -17,6 +17,7 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import OverrideParseException
 from hydra.types import RunMode
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
@@ -94,5 +95,33 @@ def main(cfg: DictConfig) -> None:
         sys.exit(1)
 
 
+def _unknown_task_in_list(argv: list[str]) -> str | None:
+    """Return an error for a ``task=[...]`` list that names a missing task config, else None.
+
+    For ``task=nope`` Hydra lists the available tasks itself, but for a list it reports only
+    the file it could not load.
+    """
+    available = sorted(path.stem for path in (Path(CONFIG_DIR) / "task").glob("*.yaml"))
+    for arg in argv:
+        if not arg.startswith("task=["):
+            continue
+        try:
+            (override,) = OverridesParser.create().parse_overrides([arg])
+            names = override.value()
+        except OverrideParseException:  # a malformed override is Hydra's to report
+            continue
+        unknown = [str(name) for name in names if str(name) not in available]
+        if unknown:
+            return (
+                f"error: {arg}: no task config named {', '.join(map(repr, unknown))} in "
+                f"{Path(CONFIG_DIR) / 'task'}. Available tasks: {', '.join(available)}."
+            )
+    return None
+
+
 if __name__ == "__main__":
+    problem = _unknown_task_in_list(sys.argv[1:])
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        sys.exit(1)
     main()

@@ -59,6 +59,16 @@ def test_unknown_task_lists_available(tmp_path):
     assert "classification+translation" in result.stderr
 
 
+def test_unknown_task_in_list_lists_available(tmp_path):
+    result = run_cli(["task=[classification,sentiment]", f"hydra.run.dir={tmp_path}"], cwd=REPO)
+
+    assert result.returncode == 1
+    assert "no task config named 'sentiment'" in result.stderr
+    assert "Available tasks: " in result.stderr
+    assert "classification+translation" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
 def test_config_error_is_one_message(tmp_path):
     result = run_cli(
         ["task=classification", "data.sampler=random", "+trainer.max_stesp=3",
