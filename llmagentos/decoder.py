@@ -27,20 +27,35 @@ from transformers import (
 
 
 class ClassificationHead(nn.Module):
-    """Dropout and a linear layer over the pooled encoder states."""
+    """Dropout and a linear layer over the pooled encoder states.
+
+    ``cfg.pooling`` sets the pooled vector: ``mean`` averages the states of the real
+    tokens, ``cls`` takes the first token's state, and ``pooler`` passes that state
+    through a dense layer and tanh, as BERT's pooler does. Only ``pooler`` maps exactly
+    onto transformers' BertForSequenceClassification (see llmagentos.export).
+    """
 
     def __init__(self, cfg: DictConfig, hidden_size: int, num_labels: int):
         super().__init__()
         self.pooling = cfg.pooling
+        self.pooler_dense = nn.Linear(hidden_size, hidden_size) if self.pooling == "pooler" else None
         self.dropout = nn.Dropout(cfg.dropout)
         self.classifier = nn.Linear(hidden_size, num_labels)
 
+    @torch.no_grad()
+    def init_pooler(self, dense: nn.Linear) -> None:
+        """Copy the weights of a pretrained encoder's pooler into the head's dense layer."""
+        self.pooler_dense.weight.copy_(dense.weight)
+        self.pooler_dense.bias.copy_(dense.bias)
+
     def logits(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if self.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:  # masked mean over the real tokens
+        if self.pooling == "mean":  # masked mean over the real tokens
             weights = mask.unsqueeze(-1).to(hidden.dtype)  # (N, T, 1)
             pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        else:
+            pooled = hidden[:, 0]  # (N, H)
+            if self.pooler_dense is not None:
+                pooled = torch.tanh(self.pooler_dense(pooled))
         return self.classifier(self.dropout(pooled))  # (N, num_labels)
 
     def loss(self, hidden: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
