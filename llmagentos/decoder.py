@@ -211,7 +211,7 @@ class Generator(nn.Module):
                 cache=EncoderDecoderCache(DynamicCache(), DynamicCache()),
                 **settings,
             )[:, 1:]  # without the BOS
-        return _cut_at_eos(generated.tolist(), self.eos_token_id)
+        return cut_at_eos(generated.tolist(), self.eos_token_id)
 
     @torch.no_grad()
     def score_candidates(
@@ -315,7 +315,7 @@ class DecoderOnlyGenerator(nn.Module):
             eos_token_id=self.eos_token_id,
             pad_token_id=self.pad_token_id,
         )
-        return _cut_at_eos(output[:, input_ids.size(1):].tolist(), self.eos_token_id)
+        return cut_at_eos(output[:, input_ids.size(1):].tolist(), self.eos_token_id)
 
     @torch.no_grad()
     def score_candidates(
@@ -387,7 +387,7 @@ def _label_log_probs(logits: torch.Tensor, labels: torch.Tensor, length_normaliz
     return scores  # (M,)
 
 
-def _cut_at_eos(rows: list[list[int]], eos: int) -> list[list[int]]:
+def cut_at_eos(rows: list[list[int]], eos: int) -> list[list[int]]:
     """Drop the first EOS of each generated row and everything after it (padding)."""
     return [row[: row.index(eos)] if eos in row else row for row in rows]
 
