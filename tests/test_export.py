@@ -19,22 +19,18 @@ from safetensors.torch import load_file
 from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
-    BertConfig,
-    BertModel,
     DistilBertConfig,
     DistilBertModel,
     EncoderDecoderModel,
-    GPT2Config,
-    GPT2LMHeadModel,
 )
 
 from llmagentos import LLMAgentOS
 from llmagentos.errors import ExportError
 from llmagentos.export import DECODER_TOKENIZER_FOLDER, export_task, main as export_main
 from llmagentos.model import MultiTaskModel, model_spec
-from llmagentos.tokenizer import load_tokenizer, pad_inputs, train_tokenizer
+from llmagentos.tokenizer import load_tokenizer, pad_inputs
 from llmagentos.train import CONFIG_DIR, train
-from tests.conftest import REPO, tiny_overrides
+from tests.conftest import save_tiny_bert, save_tiny_gpt2, tiny_overrides
 from tests.test_pretrained import needs_minilm
 
 BOTH = ["classification", "translation"]
@@ -93,17 +89,6 @@ def head_logits(model: MultiTaskModel, texts: list[str]) -> torch.Tensor:
     return model.router.decoder("classification").logits(hidden, batch["attention_mask"])
 
 
-def tiny_bert_folder(folder):
-    """A randomly initialized BERT with a vocabulary of the shipped text, saved like a checkpoint."""
-    lines = (REPO / "data" / "sentiment" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:200]
-    tokenizer = train_tokenizer([json.loads(line)["text"] for line in lines], vocab_size=400, min_frequency=1)
-    tokenizer.save_pretrained(folder)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=64)
-    BertModel(config).save_pretrained(folder)  # with a pooler, as BERT checkpoints have
-    return folder
-
-
 def hf_encoder_overrides(folder, *extra: str) -> list[str]:
     overrides = [o for o in tiny_overrides(["classification"]) if not o.startswith("encoder.")]
     return [*overrides, "encoder=hf", f"encoder.name={folder}", *QUICK, *extra]
@@ -155,7 +140,7 @@ def test_pooler_head_trains_and_reloads(run_dir, model):
 
 
 def test_pooler_starts_from_encoder_pooler(compose_config, tmp_path):
-    folder = tiny_bert_folder(tmp_path / "tiny-bert")
+    folder = save_tiny_bert(tmp_path / "tiny-bert")
     spec = model_spec(compose_config(hf_encoder_overrides(folder, POOLER)), {"classification": ["负面", "正面"]})
     model = MultiTaskModel(spec, AutoTokenizer.from_pretrained(folder))
     pooler = model.encoder.model.pooler.dense
@@ -269,7 +254,7 @@ def test_exported_folder_loads_without_llmagentos(model, exported, tmp_path):
 
 
 def test_hf_bert_encoder_exports(compose_config, tmp_path):
-    folder = tiny_bert_folder(tmp_path / "tiny-bert")
+    folder = save_tiny_bert(tmp_path / "tiny-bert")
     train(compose_config(hf_encoder_overrides(folder, POOLER)), tmp_path / "run")
     model = LLMAgentOS.from_pretrained(tmp_path / "run")
 
@@ -321,12 +306,7 @@ def test_bert_generation_decoder_exports(compose_config, tmp_path):
 def test_lora_gpt2_merged_on_export(compose_config, tmp_path):
     pytest.importorskip("peft")
     folder = tmp_path / "tiny-gpt2"
-    lines = (REPO / "data" / "translation" / "train.jsonl").read_text(encoding="utf-8").splitlines()
-    english = [json.loads(line)["en"] for line in lines[:300]]
-    target_tokenizer = train_tokenizer(english, vocab_size=300, min_frequency=1)
-    target_tokenizer.save_pretrained(folder)
-    GPT2LMHeadModel(GPT2Config(vocab_size=len(target_tokenizer), n_embd=48, n_layer=1, n_head=2,
-                               n_positions=128)).save_pretrained(folder)
+    target_tokenizer = save_tiny_gpt2(folder, width=48)  # wider than the encoder: a Linear bridge
     overrides = tiny_overrides(["translation"], f"task.translation.decoder.pretrained={folder}",
                                "task.translation.decoder.lora.enabled=true", *QUICK)
     train(compose_config(overrides), tmp_path / "run")
@@ -350,7 +330,7 @@ def test_lora_gpt2_merged_on_export(compose_config, tmp_path):
 @pytest.fixture
 def distilbert_folder(tmp_path):
     folder = tmp_path / "tiny-distilbert"
-    tokenizer = AutoTokenizer.from_pretrained(tiny_bert_folder(tmp_path / "tiny-bert"))
+    tokenizer = AutoTokenizer.from_pretrained(save_tiny_bert(tmp_path / "tiny-bert"))
     tokenizer.save_pretrained(folder)
     config = DistilBertConfig(vocab_size=len(tokenizer), dim=32, n_layers=1, n_heads=2, hidden_dim=64)
     DistilBertModel(config).save_pretrained(folder)
