@@ -64,7 +64,10 @@ class GenerationConfig:
 @dataclass
 class ClassifierDecoderConfig:
     type: Literal["classifier"] = "classifier"
-    pooling: Literal["mean", "cls"] = "mean"
+    # mean: the masked mean of the token states. cls: the first token's state. pooler:
+    # the first token's state through a dense layer and tanh, the only form that
+    # python -m llmagentos.export maps onto BertForSequenceClassification.
+    pooling: Literal["mean", "cls", "pooler"] = "mean"
     dropout: float = 0.1
 
 

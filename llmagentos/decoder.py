@@ -27,20 +27,35 @@ from transformers import (
 
 
 class ClassificationHead(nn.Module):
-    """Dropout and a linear layer over the pooled encoder states."""
+    """Dropout and a linear layer over the pooled encoder states.
+
+    ``cfg.pooling`` sets the pooled vector: ``mean`` averages the states of the real
+    tokens, ``cls`` takes the first token's state, and ``pooler`` passes that state
+    through a dense layer and tanh, as BERT's pooler does. Only ``pooler`` maps exactly
+    onto transformers' BertForSequenceClassification (see llmagentos.export).
+    """
 
     def __init__(self, cfg: DictConfig, hidden_size: int, num_labels: int):
         super().__init__()
         self.pooling = cfg.pooling
+        self.pooler_dense = nn.Linear(hidden_size, hidden_size) if self.pooling == "pooler" else None
         self.dropout = nn.Dropout(cfg.dropout)
         self.classifier = nn.Linear(hidden_size, num_labels)
 
+    @torch.no_grad()
+    def init_pooler(self, dense: nn.Linear) -> None:
+        """Copy the weights of a pretrained encoder's pooler into the head's dense layer."""
+        self.pooler_dense.weight.copy_(dense.weight)
+        self.pooler_dense.bias.copy_(dense.bias)
+
     def logits(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if self.pooling == "cls":
-            pooled = hidden[:, 0]
-        else:  # masked mean over the real tokens
+        if self.pooling == "mean":  # masked mean over the real tokens
             weights = mask.unsqueeze(-1).to(hidden.dtype)  # (N, T, 1)
             pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+        else:
+            pooled = hidden[:, 0]  # (N, H)
+            if self.pooler_dense is not None:
+                pooled = torch.tanh(self.pooler_dense(pooled))
         return self.classifier(self.dropout(pooled))  # (N, num_labels)
 
     def loss(self, hidden: torch.Tensor, mask: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -196,7 +211,7 @@ class Generator(nn.Module):
                 cache=EncoderDecoderCache(DynamicCache(), DynamicCache()),
                 **settings,
             )[:, 1:]  # without the BOS
-        return _cut_at_eos(generated.tolist(), self.eos_token_id)
+        return cut_at_eos(generated.tolist(), self.eos_token_id)
 
     @torch.no_grad()
     def score_candidates(
@@ -300,7 +315,7 @@ class DecoderOnlyGenerator(nn.Module):
             eos_token_id=self.eos_token_id,
             pad_token_id=self.pad_token_id,
         )
-        return _cut_at_eos(output[:, input_ids.size(1):].tolist(), self.eos_token_id)
+        return cut_at_eos(output[:, input_ids.size(1):].tolist(), self.eos_token_id)
 
     @torch.no_grad()
     def score_candidates(
@@ -372,7 +387,7 @@ def _label_log_probs(logits: torch.Tensor, labels: torch.Tensor, length_normaliz
     return scores  # (M,)
 
 
-def _cut_at_eos(rows: list[list[int]], eos: int) -> list[list[int]]:
+def cut_at_eos(rows: list[list[int]], eos: int) -> list[list[int]]:
     """Drop the first EOS of each generated row and everything after it (padding)."""
     return [row[: row.index(eos)] if eos in row else row for row in rows]
 

@@ -45,6 +45,14 @@ class TransformerEncoder(nn.Module):
         model_config = AutoConfig.for_model(**config)
         return cls(AutoModel.from_config(model_config))
 
+    def pooler_dense(self) -> nn.Linear | None:
+        """Return the dense layer of the model's pooler (BERT-family models loaded with
+        AutoModel have one), or None when the model has no such pooler."""
+        dense = getattr(getattr(self.model, "pooler", None), "dense", None)
+        if isinstance(dense, nn.Linear) and dense.weight.shape == (self.hidden_size, self.hidden_size):
+            return dense
+        return None
+
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 

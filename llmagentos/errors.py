@@ -11,3 +11,8 @@ class DataError(ValueError):
 
 class RunFolderError(RuntimeError):
     """Raised when a new run would write into the folder of an earlier one."""
+
+
+class ExportError(ValueError):
+    """Raised when a task cannot be exported as an equivalent transformers model. The
+    message names the task, the blocking setting and what to retrain with."""

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from torch import nn
 from transformers import PreTrainedTokenizerBase
 
-from llmagentos.decoder import DecoderOnlyGenerator, build_decoder
+from llmagentos.decoder import ClassificationHead, DecoderOnlyGenerator, build_decoder
 from llmagentos.encoder import TransformerEncoder, build_encoder
 from llmagentos.errors import ConfigError
 from llmagentos.llm import count_parameters, freeze, is_pretrained
@@ -119,7 +119,21 @@ class MultiTaskModel(nn.Module):
                 )
             except ConfigError as err:  # its message names decoder.<key>, without the task
                 raise ConfigError(f"task.{name}.{err}") from err
+        self._init_poolers(decoders)
         return decoders
+
+    def _init_poolers(self, decoders: dict[str, nn.Module]) -> None:
+        """Start each ``pooling: pooler`` head from the pretrained encoder's own pooler.
+
+        An encoder without a pooler (the BERT built from config sizes, the LSTM) leaves
+        the heads' dense layers randomly initialized. When a saved model loads, its
+        weights replace these copies.
+        """
+        if not isinstance(self.encoder, TransformerEncoder) or self.encoder.pooler_dense() is None:
+            return
+        for decoder in decoders.values():
+            if isinstance(decoder, ClassificationHead) and decoder.pooler_dense is not None:
+                decoder.init_pooler(self.encoder.pooler_dense())
 
     @property
     def text_to_text(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -55,6 +56,38 @@ def tiny_overrides(tasks: list[str], *extra: str) -> list[str]:
     for name in tasks:
         out += tiny_task(name)
     return [*out, *extra]
+
+
+def save_tiny_gpt2(folder: Path, width: int = 32):
+    """Save a randomly initialized 1-layer GPT-2 with an English vocabulary of the shipped
+    translations, standing in for a pretrained checkpoint. Returns its tokenizer."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from llmagentos.tokenizer import train_tokenizer
+
+    lines = (REPO / "data" / "translation" / "train.jsonl").read_text(encoding="utf-8").splitlines()
+    english = [json.loads(line)["en"] for line in lines[:300]]
+    tokenizer = train_tokenizer(english, vocab_size=300, min_frequency=1)
+    tokenizer.save_pretrained(folder)
+    config = GPT2Config(vocab_size=len(tokenizer), n_embd=width, n_layer=1, n_head=2, n_positions=128)
+    GPT2LMHeadModel(config).save_pretrained(folder)
+    return tokenizer
+
+
+def save_tiny_bert(folder: Path) -> Path:
+    """Save a randomly initialized 1-layer BERT, pooler included as in BERT checkpoints,
+    with a vocabulary of the shipped sentiment texts. Returns `folder`."""
+    from transformers import BertConfig, BertModel
+
+    from llmagentos.tokenizer import train_tokenizer
+
+    lines = (REPO / "data" / "sentiment" / "train.jsonl").read_text(encoding="utf-8").splitlines()[:200]
+    tokenizer = train_tokenizer([json.loads(line)["text"] for line in lines], vocab_size=400, min_frequency=1)
+    tokenizer.save_pretrained(folder)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
+                        num_attention_heads=2, intermediate_size=64)
+    BertModel(config).save_pretrained(folder)
+    return folder
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from safetensors.torch import load_file
 from llmagentos.logger import read_metrics
 from llmagentos.model import MultiTaskModel
 from llmagentos.train import train
-from tests.conftest import REPO, tiny_overrides
+from tests.conftest import REPO, save_tiny_bert, save_tiny_gpt2, tiny_overrides
 
 BOTH = ["classification", "translation"]
 
@@ -155,17 +155,7 @@ def test_wandb_offline_without_api_key(compose_config, tmp_path, monkeypatch):
 
 
 def test_hf_encoder_from_saved_folder(compose_config, tmp_path):
-    from transformers import BertConfig, BertModel
-
-    from llmagentos.tokenizer import train_tokenizer
-
-    folder = tmp_path / "tiny-bert"
-    texts = [line for line in (REPO / "data" / "sentiment" / "train.jsonl").read_text().splitlines()[:200]]
-    tokenizer = train_tokenizer(texts, vocab_size=400, min_frequency=1)
-    tokenizer.save_pretrained(folder)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=64)
-    BertModel(config).save_pretrained(folder)
+    folder = save_tiny_bert(tmp_path / "tiny-bert")
     overrides = [o for o in tiny_overrides(BOTH) if not o.startswith("encoder.")]
 
     train(compose_config([*overrides, "encoder=hf", f"encoder.name={folder}"]), tmp_path / "run")
@@ -240,17 +230,8 @@ def test_failed_run_leaves_folder_usable(compose_config, tmp_path):
 
 
 def test_pretrained_generator_uses_own_vocabulary(compose_config, tmp_path):
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    from llmagentos.tokenizer import train_tokenizer
-
     folder = tmp_path / "tiny-gpt2"
-    lines = (REPO / "data" / "translation" / "train.jsonl").read_text(encoding="utf-8").splitlines()
-    english = [json.loads(line)["en"] for line in lines[:300]]
-    target_tokenizer = train_tokenizer(english, vocab_size=300, min_frequency=1)
-    target_tokenizer.save_pretrained(folder)
-    GPT2LMHeadModel(GPT2Config(vocab_size=len(target_tokenizer), n_embd=32, n_layer=1, n_head=2,
-                               n_positions=128)).save_pretrained(folder)
+    target_tokenizer = save_tiny_gpt2(folder)
     overrides = tiny_overrides(["translation"], f"task.translation.decoder.pretrained={folder}")
 
     final = train(compose_config(overrides), tmp_path / "run")
