@@ -8,10 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from hydra import compose, initialize_config_dir
+# The tests use no network. Without these, datasets and huggingface_hub may contact the
+# hub, and both read them when first imported, so they are set before any import.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from llmagentos.train import CONFIG_DIR
+import pytest  # noqa: E402
+from hydra import compose, initialize_config_dir  # noqa: E402
+
+from llmagentos.train import CONFIG_DIR  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
