@@ -477,27 +477,35 @@ def _check_positions(
 ) -> None:
     """Check that a task's targets fit the positions of the generator that writes them."""
     if is_pretrained(decoder):
-        return  # positions come from the checkpoint
+        return  # positions come from the checkpoint; the trainer checks them once it is loaded
     decoder = _fill(decoder, GeneratorDecoderConfig)
-    max_length = task.get("max_length", TaskConfig.max_length)
-    target = task.get("max_target_length", TaskConfig.max_target_length)
-    new_tokens = task.get("generation", {}).get("max_new_tokens", GenerationConfig.max_new_tokens)
-    # The decoder reads [BOS] plus up to max(target, new tokens) positions. The encoder
-    # states come first when they are a prefix, and in decoder_only mode the prompt (up
-    # to max_length tokens) takes the place of [BOS].
-    needed = max(target, new_tokens + 1)
-    lengths = f"max_target_length={target} and generation.max_new_tokens={new_tokens}"
-    if mode == "decoder_only":
-        needed = max_length + max(target, new_tokens)
-        lengths = f"max_length={max_length}, {lengths}"
-    elif decoder.bridge == "prefix":
-        needed += max_length
-        lengths = f"{lengths} after a prefix of max_length={max_length}"
+    needed, lengths = generator_positions(task, decoder.bridge == "prefix", mode)
     if needed > decoder.max_positions:
         problems.append(
             f"{task_key}: {lengths} need {needed} decoder positions, but {decoder_key}.max_positions="
             f"{decoder.max_positions}. Raise max_positions or lower the lengths."
         )
+
+
+def generator_positions(task: DictConfig, prefix: bool, mode: str | None) -> tuple[int, str]:
+    """Return the positions a task's generator reads at most, and the lengths that set them.
+
+    The decoder reads [BOS] plus up to max(target, new tokens) positions. The encoder
+    states come first when they are a prefix, and in decoder_only mode the prompt (up
+    to max_length tokens) takes the place of [BOS].
+    """
+    max_length = task.get("max_length", TaskConfig.max_length)
+    target = task.get("max_target_length", TaskConfig.max_target_length)
+    new_tokens = task.get("generation", {}).get("max_new_tokens", GenerationConfig.max_new_tokens)
+    needed = max(target, new_tokens + 1)
+    lengths = f"max_target_length={target} and generation.max_new_tokens={new_tokens}"
+    if mode == "decoder_only":
+        needed = max_length + max(target, new_tokens)
+        lengths = f"max_length={max_length}, {lengths}"
+    elif prefix:
+        needed += max_length
+        lengths = f"{lengths} after a prefix of max_length={max_length}"
+    return needed, lengths
 
 
 def _check_llm_packages(key: str, decoder: DictConfig, problems: list[str]) -> None:

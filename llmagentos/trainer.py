@@ -32,7 +32,7 @@ from accelerate.utils import (
 from omegaconf import DictConfig, OmegaConf
 from tqdm.auto import tqdm
 
-from llmagentos.config import text_to_text
+from llmagentos.config import generator_positions, text_to_text
 from llmagentos.data import (
     TEXT_COLUMNS,
     TaskData,
@@ -153,6 +153,7 @@ class Trainer:
         target_tokenizers = {t.name: t.target_tokenizer for t in self.tasks if t.target_tokenizer}
         model = MultiTaskModel(spec, self.tokenizer, target_tokenizers)
         _check_encoder_positions(cfg, model)
+        _check_generator_positions(cfg, model)
         for component, (trainable, total) in model.parameter_counts().items():
             log.info(f"Parameters of {component}: {trainable:,} trainable of {total:,}", main_process_only=True)
         # Frozen weights get no optimizer state: AdamW would hold two zero tensors for each.
@@ -509,6 +510,29 @@ def _check_encoder_positions(cfg: DictConfig, model: MultiTaskModel) -> None:
             f"{', '.join(too_long)} exceeds the {limit} positions of encoder {cfg.encoder.name}. "
             f"Lower max_length to {limit} or less."
         )
+
+
+def _check_generator_positions(cfg: DictConfig, model: MultiTaskModel) -> None:
+    """Compare each task's lengths with the positions of a pretrained generator, which
+    are known only once the model is loaded (config checks cover generators built here)."""
+    mode = cfg.router.get("mode")
+    problems = []
+    for name, task in cfg.task.items():
+        decoder, key = task.decoder, f"task.{name}.decoder"
+        if text_to_text(cfg):
+            decoder, key = cfg.router.decoder, "router.decoder"
+        if decoder.type != "generator" or not is_pretrained(decoder):
+            continue
+        config = model.router.decoder(name).model.config
+        limit = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
+        needed, lengths = generator_positions(task, decoder.get("bridge") == "prefix", mode)
+        if limit is not None and needed > limit:
+            problems.append(
+                f"task.{name}: {lengths} need {needed} positions, but the checkpoint of "
+                f"{key}.pretrained has {limit}. Lower the lengths."
+            )
+    if problems:
+        raise ConfigError(" ".join(problems))
 
 
 def use_cpu(cfg: DictConfig) -> bool:

@@ -160,6 +160,18 @@ def prefix_generator(folder):
     return Generator(cfg, 16, len(tokenizer), *ids).eval(), ids
 
 
+def test_lengths_checked_against_checkpoint_positions(compose_config, tiny_llama, tmp_path):
+    cfg = compose_config(prompt_mode_overrides(tiny_llama, "decoder_only", "task.classification.max_length=200"))
+
+    with pytest.raises(ConfigError) as err:
+        train(cfg, tmp_path)
+
+    message = str(err.value)
+    assert "task.classification: max_length=200, max_target_length=64" in message
+    assert "need 264 positions, but the checkpoint of router.decoder.pretrained has 256" in message
+    assert "task.translation" not in message
+
+
 def test_prefix_padding_changes_nothing(tiny_llama):
     generator, (bos, eos, pad) = prefix_generator(tiny_llama)
     hidden, mask = torch.randn(2, 4, 16), torch.ones(2, 4, dtype=torch.long)
