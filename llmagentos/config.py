@@ -441,6 +441,13 @@ def _check_generator(key: str, decoder: DictConfig, problems: list[str], decoder
                     f"{key}.bridge=cross_attention: the checkpoint is a {model_type} model, which "
                     f"has no cross-attention layers. Set {key}.bridge=prefix."
                 )
+        lora_enabled = decoder.get("lora", {}).get("enabled")
+        if decoder_only and decoder.get("freeze") and not lora_enabled:
+            problems.append(
+                f"{key}.freeze=true with {key}.lora.enabled=false leaves nothing to train: in "
+                f"decoder_only mode there is no encoder or bridge. Set {key}.lora.enabled=true "
+                f"or {key}.freeze=false."
+            )
         return
 
     random_weights = "this decoder starts from random weights (pretrained and gguf_file are null)"
@@ -559,7 +566,7 @@ def _check_router(router: Any, problems: list[str]) -> None:
     if decoder.get("type") in DECODER_SCHEMAS and decoder.type != "generator":
         problems.append(
             f"router.decoder.type: the shared decoder writes every task's output text, so it "
-            f"must be a generator, got {decoder.type!r}. Fix: +decoder@router.decoder=generator."
+            f"must be a generator, got {decoder.type!r}. Fix: decoder@router.decoder=generator."
         )
 
 

@@ -122,7 +122,13 @@ def convert_gguf(source: str, gguf_file: str, target: Path) -> Path:
             f"decoder.gguf_file={gguf_file!r}: reading GGUF files needs the gguf package. "
             'Install it with `pip install gguf` (or `pip install -e ".[llm]"`).'
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(
+            f"decoder.gguf_file={gguf_file!r}: cannot create the cache folder {target.parent} "
+            f"({err.strerror}). Point ${CACHE_ENV} at a writable folder."
+        ) from None
     with FileLock(str(target) + ".lock"):
         if (target / "config.json").is_file():  # converted by another process while we waited
             return target

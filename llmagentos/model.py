@@ -99,13 +99,16 @@ class MultiTaskModel(nn.Module):
         """
         cfg = OmegaConf.create(self.spec["shared_decoder"])
         model_config = self.spec.get("shared_decoder_model_config")
-        if self.decoder_only:
-            bos, eos, pad = generation_ids(self.tokenizer)
-            return DecoderOnlyGenerator(cfg, len(self.tokenizer), bos, eos, pad, model_config)
-        tokenizer = self.target_tokenizer(next(iter(self.spec["tasks"])))
-        return build_decoder(
-            cfg, self.encoder.hidden_size, 0, generation_ids(tokenizer), len(tokenizer), model_config
-        )
+        try:
+            if self.decoder_only:
+                bos, eos, pad = generation_ids(self.tokenizer)
+                return DecoderOnlyGenerator(cfg, len(self.tokenizer), bos, eos, pad, model_config)
+            tokenizer = self.target_tokenizer(next(iter(self.spec["tasks"])))
+            return build_decoder(
+                cfg, self.encoder.hidden_size, 0, generation_ids(tokenizer), len(tokenizer), model_config
+            )
+        except ConfigError as err:  # its message names decoder.<key>, without the router
+            raise ConfigError(f"router.{err}") from err
 
     def _build_task_decoders(self) -> dict[str, nn.Module]:
         decoders = {}

@@ -141,18 +141,21 @@ def fit_prompts(
 
     texts = [item[cut] for item in fields]
     offsets = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    # A template may place the text more than once, and every copy grows with it.
+    resolved = resolve_template(template, "qa" if cut == "context" else "classification")
+    copies = sum(field == cut for _, field, _, _ in string.Formatter().parse(resolved))
 
     def render(index: int, keep: int) -> str:
         return render_prompt(template, task, {**fields[index], cut: _first_tokens(texts[index], offsets[index], keep)})
 
-    keeps = [min(len(spans), max_length - overhead) for spans, overhead in zip(offsets, overheads)]
+    keeps = [min(len(spans), (max_length - overhead) // copies) for spans, overhead in zip(offsets, overheads)]
     prompts = [render(index, keep) for index, keep in enumerate(keeps)]
     lengths = [len(ids) for ids in tokenizer(prompts)["input_ids"]]
     for index, length in enumerate(lengths):
         keep = keeps[index]
         while length > max_length:
             # keep = 0 leaves the bare prompt, which fits because its overhead < max_length.
-            keep = max(keep - (length - max_length), 0)
+            keep = max(keep - -(-(length - max_length) // copies), 0)  # ceil of excess / copies
             prompts[index] = render(index, keep)
             length = len(tokenizer(prompts[index])["input_ids"])
     return prompts

@@ -84,8 +84,11 @@ def tokenizer_from_json(state: str) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(state), **SPECIAL_TOKENS)
 
 
-def load_tokenizer(name_or_path: str, revision: str | None = None) -> PreTrainedTokenizerBase:
-    """Load a saved or pretrained tokenizer by hub name or folder.
+def load_tokenizer(
+    name_or_path: str, revision: str | None = None, key: str = "encoder.name",
+) -> PreTrainedTokenizerBase:
+    """Load a saved or pretrained tokenizer by hub name or folder; `key` is the config
+    key that named it, for the error message.
 
     Raises:
         ConfigError: when neither a folder nor a reachable hub model has that name.
@@ -100,7 +103,7 @@ def load_tokenizer(name_or_path: str, revision: str | None = None) -> PreTrained
             ) from err
         raise ConfigError(
             f"tokenizer {name_or_path!r} not found as a local folder or on the Hugging Face hub "
-            f"({str(err).splitlines()[0]}). Check the folder path or hub name (encoder.name); "
+            f"({str(err).splitlines()[0]}). Check the folder path or hub name ({key}); "
             "offline, use a folder saved with save_pretrained."
         ) from err
 

@@ -153,7 +153,8 @@ class Trainer:
         target_tokenizers = {t.name: t.target_tokenizer for t in self.tasks if t.target_tokenizer}
         model = MultiTaskModel(spec, self.tokenizer, target_tokenizers)
         _check_encoder_positions(cfg, model)
-        _check_generator_positions(cfg, model)
+        _check_pretrained_generators(cfg, model)
+        _check_label_tokens(model)
         for component, (trainable, total) in model.parameter_counts().items():
             log.info(f"Parameters of {component}: {trainable:,} trainable of {total:,}", main_process_only=True)
         # Frozen weights get no optimizer state: AdamW would hold two zero tensors for each.
@@ -294,7 +295,15 @@ class Trainer:
                 f"resume={self.cfg.resume}: no checkpoints/checkpoint_<n> folder inside it. "
                 "Point resume= at a run folder that saved a checkpoint."
             )
-        self.accelerator.load_state(str(checkpoint))
+        try:
+            self.accelerator.load_state(str(checkpoint))
+        except RuntimeError as err:  # torch's message for a state dict of another model
+            first = str(err).splitlines()[0]
+            raise ConfigError(
+                f"resume={self.cfg.resume}: {checkpoint} does not fit the model built from the "
+                f"config ({first}). An override changed the model's architecture; resume with "
+                "overrides of training settings only, or start a new run."
+            ) from None
         # The next automatically named checkpoint must not reuse an existing folder name.
         number = int(CHECKPOINT_PATTERN.search(checkpoint.name).group(1))
         self.accelerator.project_configuration.iteration = number + 1
@@ -512,9 +521,10 @@ def _check_encoder_positions(cfg: DictConfig, model: MultiTaskModel) -> None:
         )
 
 
-def _check_generator_positions(cfg: DictConfig, model: MultiTaskModel) -> None:
-    """Compare each task's lengths with the positions of a pretrained generator, which
-    are known only once the model is loaded (config checks cover generators built here)."""
+def _check_pretrained_generators(cfg: DictConfig, model: MultiTaskModel) -> None:
+    """Compare each task's lengths with the positions of a pretrained generator, and its
+    tokenizer with its vocabulary, both known only once the model is loaded (config checks
+    cover generators built here)."""
     mode = cfg.router.get("mode")
     problems = []
     for name, task in cfg.task.items():
@@ -531,8 +541,39 @@ def _check_generator_positions(cfg: DictConfig, model: MultiTaskModel) -> None:
                 f"task.{name}: {lengths} need {needed} positions, but the checkpoint of "
                 f"{key}.pretrained has {limit}. Lower the lengths."
             )
+        tokens = len(model.target_tokenizer(name))
+        if tokens > config.vocab_size:
+            problems.append(
+                f"{key}.pretrained: its tokenizer has {tokens} tokens but the model's vocabulary "
+                f"{config.vocab_size}, so some token ids have no embedding. Resize the model's "
+                "embeddings to the tokenizer (resize_token_embeddings) and save it again."
+            )
     if problems:
-        raise ConfigError(" ".join(problems))
+        raise ConfigError(" ".join(dict.fromkeys(problems)))
+
+
+def _check_label_tokens(model: MultiTaskModel) -> None:
+    """Reject label names that a generator cannot tell apart. Ranking scores token ids, so
+    two labels with the same ids always tie, and a label with none is scored by the
+    end-of-sequence token alone."""
+    problems = []
+    for name, candidates in getattr(model, "label_token_ids", {}).items():
+        labels = model.spec["tasks"][name]["labels"]
+        for label, ids in zip(labels, candidates):
+            if not ids:
+                problems.append(f"task.{name}: label {label!r} encodes to no tokens.")
+        seen: dict[tuple[int, ...], str] = {}
+        for label, ids in zip(labels, candidates):
+            if ids and tuple(ids) in seen:
+                problems.append(
+                    f"task.{name}: labels {seen[tuple(ids)]!r} and {label!r} encode to the same tokens."
+                )
+            seen.setdefault(tuple(ids), label)
+    if problems:
+        raise ConfigError(
+            " ".join(problems) + " The generator could not tell these labels apart; rename them "
+            "(task.<name>.label_map) so that each reads differently."
+        )
 
 
 def use_cpu(cfg: DictConfig) -> bool:
@@ -637,8 +678,14 @@ def _generator_tokenizer(key_prefix: str, decoder: DictConfig) -> Any:
         source = resolve_pretrained(decoder.pretrained, decoder.gguf_file)
     except ConfigError as err:  # its message names decoder.<key>, without the prefix
         raise ConfigError(f"{key_prefix}{err}") from err
-    tokenizer = load_tokenizer(source)
-    generation_ids(tokenizer)
+    tokenizer = load_tokenizer(source, key=f"{key_prefix}decoder.pretrained")
+    try:
+        generation_ids(tokenizer)
+    except ValueError as err:
+        raise ConfigError(
+            f"{key_prefix}decoder.pretrained={decoder.pretrained!r}: {err}. Use a checkpoint whose "
+            "tokenizer defines an eos_token (or sep_token)."
+        ) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer

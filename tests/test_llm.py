@@ -27,7 +27,8 @@ from tests.conftest import REPO, tiny_overrides
 
 @pytest.fixture(scope="module")
 def tiny_llama(tmp_path_factory):
-    """A randomly initialized LLaMA with an English vocabulary, saved like a hub checkpoint."""
+    """A randomly initialized LLaMA with an English vocabulary (plus the sentiment labels),
+    saved like a hub checkpoint."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from llmagentos.tokenizer import train_tokenizer
@@ -35,7 +36,8 @@ def tiny_llama(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny-llama")
     lines = (REPO / "data" / "translation" / "train.jsonl").read_text(encoding="utf-8").splitlines()
     english = [json.loads(line)["en"] for line in lines[:300]]
-    tokenizer = train_tokenizer(english, vocab_size=300, min_frequency=1)
+    # The sentiment labels too, so that the prompt-mode tests can tell them apart.
+    tokenizer = train_tokenizer([*english, "正面", "负面"], vocab_size=300, min_frequency=1)
     tokenizer.save_pretrained(folder)
     torch.manual_seed(0)
     config = LlamaConfig(
@@ -170,6 +172,44 @@ def test_lengths_checked_against_checkpoint_positions(compose_config, tiny_llama
     assert "task.classification: max_length=200, max_target_length=64" in message
     assert "need 264 positions, but the checkpoint of router.decoder.pretrained has 256" in message
     assert "task.translation" not in message
+
+
+def test_frozen_decoder_only_without_lora_rejected(compose_config, tiny_llama):
+    cfg = compose_config(prompt_mode_overrides(tiny_llama, "decoder_only", "router.decoder.freeze=true"))
+
+    with pytest.raises(ConfigError, match="router.decoder.freeze=true with router.decoder.lora.enabled=false leaves nothing to train"):
+        validate_config(cfg)
+
+
+def test_label_tokens_must_differ():
+    from types import SimpleNamespace
+
+    from llmagentos.trainer import _check_label_tokens
+
+    model = SimpleNamespace(
+        label_token_ids={"sentiment": [[5, 6], [5, 6], []]},
+        spec={"tasks": {"sentiment": {"labels": ["good", "good ", " "]}}},
+    )
+
+    with pytest.raises(ConfigError) as err:
+        _check_label_tokens(model)
+
+    message = str(err.value)
+    assert "task.sentiment: label ' ' encodes to no tokens." in message
+    assert "labels 'good' and 'good ' encode to the same tokens." in message
+
+
+def test_unwritable_cache_reported(tmp_path, monkeypatch):
+    pytest.importorskip("gguf")
+    from llmagentos.llm import resolve_pretrained
+
+    (tmp_path / "model.gguf").write_bytes(b"GGUF")
+    blocker = tmp_path / "cache-is-a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("LLMAGENTOS_CACHE", str(blocker / "sub"))
+
+    with pytest.raises(ConfigError, match="cannot create the cache folder .* Point \\$LLMAGENTOS_CACHE at a writable folder"):
+        resolve_pretrained(str(tmp_path), "model.gguf")
 
 
 def test_prefix_padding_changes_nothing(tiny_llama):

@@ -147,6 +147,20 @@ def test_cut_prompts_fit_every_length():
             assert prompt.endswith("\nOutput:")
 
 
+def test_repeated_placeholder_keeps_input():
+    text = "The food was great, and the staff were kind to us. " * 4
+    template = "{input} | {input} | END"
+    tokenizer = train_tokenizer([template.format(input=text)], vocab_size=200, min_frequency=1)
+
+    prompt = fit_prompts(tokenizer, template, "sentiment", [text], max_length=40)[0]
+
+    assert len(tokenizer(prompt)["input_ids"]) <= 40
+    first, second, end = prompt.split(" | ")
+    assert first == second
+    assert first.startswith("The food was great")
+    assert end == "END"
+
+
 def test_template_too_long_for_max_length():
     tokenizer = train_tokenizer(["任务类型 输入数据 输出数据"], vocab_size=100, min_frequency=1)
 

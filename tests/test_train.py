@@ -105,6 +105,20 @@ def test_resume_rejects_group_change(compose_config, tmp_path):
         train(compose_config([*overrides, f"resume={tmp_path}"]), tmp_path, ["encoder=lstm"])
 
 
+def test_resume_rejects_architecture_change(compose_config, tmp_path):
+    overrides = tiny_overrides(["classification"], "trainer.max_steps=4", "trainer.stop_after_steps=2")
+    train(compose_config(overrides), tmp_path)
+
+    from llmagentos.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        train(compose_config([*overrides, f"resume={tmp_path}"]), tmp_path, ["encoder.hidden_size=64"])
+
+    message = str(err.value)
+    assert "does not fit the model built from the config" in message
+    assert "resume with overrides of training settings only" in message
+
+
 @pytest.mark.parametrize("encoder", ["lstm"])
 def test_other_encoder_trains(compose_config, tmp_path, encoder):
     overrides = tiny_overrides(BOTH, f"encoder={encoder}")
