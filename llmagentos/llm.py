@@ -72,6 +72,8 @@ def resolve_pretrained(pretrained: str | None, gguf_file: str | None = None) -> 
         path = Path(gguf_file).expanduser()
         source, gguf_file = str(path.parent), path.name
     local = Path(source) / gguf_file
+    if Path(gguf_file).is_absolute() and not local.is_file():
+        raise ConfigError(f"decoder.gguf_file={gguf_file!r}: no such file. Check the path.")
     if local.is_file():
         stat = local.stat()
         target = cache_root() / _local_cache_name(str(local.resolve()), stat.st_size, stat.st_mtime_ns)

@@ -199,6 +199,15 @@ def test_label_tokens_must_differ():
     assert "labels 'good' and 'good ' encode to the same tokens." in message
 
 
+def test_missing_absolute_gguf_path_named(tmp_path):
+    from llmagentos.llm import resolve_pretrained
+
+    missing = tmp_path / "nowhere" / "model.gguf"
+
+    with pytest.raises(ConfigError, match=f"decoder.gguf_file='{missing}': no such file"):
+        resolve_pretrained(str(tmp_path), str(missing))
+
+
 def test_unwritable_cache_reported(tmp_path, monkeypatch):
     pytest.importorskip("gguf")
     from llmagentos.llm import resolve_pretrained
