@@ -254,6 +254,9 @@ def add_lora(model: nn.Module, rank: int, alpha: float, dropout: float,
     config = LoraConfig(
         r=rank, lora_alpha=alpha, lora_dropout=dropout,
         target_modules=list(target_modules) if target_modules else None,
+        # GPT-2 stores its linear layers transposed (Conv1D); peft would otherwise warn
+        # on every load and set this itself.
+        fan_in_fan_out=getattr(getattr(model, "config", None), "model_type", None) == "gpt2",
     )
     try:
         inject_adapter_in_model(config, model)
