@@ -175,6 +175,9 @@ class Trainer:
 
         if cfg.resume:
             self._resume()
+            finished = self._finished_results()
+            if finished is not None:
+                return finished
         if accelerator.is_main_process:
             self._write_run_config()
         accelerator.init_trackers(
@@ -308,6 +311,27 @@ class Trainer:
         number = int(CHECKPOINT_PATTERN.search(checkpoint.name).group(1))
         self.accelerator.project_configuration.iteration = number + 1
         log.info(f"Resumed from {checkpoint} at step {self.state.step}", main_process_only=True)
+
+    def _finished_results(self) -> dict[str, dict[str, float]] | None:
+        """Return the saved final metrics of a resumed run that had already reached
+        trainer.max_steps, or None when it has steps left.
+
+        Evaluating and saving again would only append the same records to metrics.jsonl.
+        """
+        results_file = self.run_dir / "results.json"
+        if self.state.step < self.cfg.trainer.max_steps or not results_file.is_file():
+            return None
+        log.info(
+            f"The run already finished at step {self.state.step} (trainer.max_steps="
+            f"{self.cfg.trainer.max_steps}), so there is nothing to do. Raise trainer.max_steps "
+            "to train further.",
+            main_process_only=True,
+        )
+        saved = json.loads(results_file.read_text(encoding="utf-8"))
+        return {
+            task: {name: value for name, value in metrics.items() if name != "examples_seen"}
+            for task, metrics in saved["tasks"].items()
+        }
 
     # -- training ----------------------------------------------------------------------
 

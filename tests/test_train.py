@@ -105,6 +105,17 @@ def test_resume_rejects_group_change(compose_config, tmp_path):
         train(compose_config([*overrides, f"resume={tmp_path}"]), tmp_path, ["encoder=lstm"])
 
 
+def test_resume_of_finished_run_does_nothing(compose_config, tmp_path):
+    overrides = tiny_overrides(["classification"], "trainer.max_steps=2", "trainer.checkpoint_every=2")
+    final = train(compose_config(overrides), tmp_path)
+    records = (tmp_path / "metrics.jsonl").read_text()
+
+    again = train(compose_config([*overrides, f"resume={tmp_path}"]), tmp_path)
+
+    assert again == final
+    assert (tmp_path / "metrics.jsonl").read_text() == records
+
+
 def test_resume_rejects_architecture_change(compose_config, tmp_path):
     overrides = tiny_overrides(["classification"], "trainer.max_steps=4", "trainer.stop_after_steps=2")
     train(compose_config(overrides), tmp_path)
