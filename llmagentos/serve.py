@@ -131,11 +131,13 @@ class Batcher:
 
 def create_app(
     model: LLMAgentOS, max_batch_size: int = 32, max_wait_s: float = 0.01, max_beams: int = 8,
+    max_request_chars: int = 100_000,
 ) -> FastAPI:
     """Build the FastAPI app around a loaded model.
 
-    A request for more than `max_beams` beams gets a 400: beam search costs time in
-    proportion to the beams, and the one worker would hold every other request meanwhile.
+    A request for more than `max_beams` beams, or with more than `max_request_chars`
+    characters of input text, gets a 400. Beam search and tokenizing cost time in
+    proportion to them, and the one worker would hold every other request meanwhile.
     """
     batcher = Batcher(model, max_batch_size, max_wait_s)
 
@@ -160,6 +162,14 @@ def create_app(
                 detail=f"num_beams={request.num_beams} exceeds this server's maximum of {max_beams} "
                 "(set with --max-beams when starting it); request fewer beams",
             )
+        characters = _input_characters(request.inputs)
+        if characters > max_request_chars:
+            raise HTTPException(
+                status_code=400,
+                detail=f"the inputs hold {characters} characters, more than this server's maximum "
+                f"of {max_request_chars} per request (set with --max-request-chars when starting "
+                "it); split them over several requests",
+            )
         try:
             prepared = model.prepare(
                 request.task, request.inputs, num_beams=request.num_beams,
@@ -175,6 +185,12 @@ def create_app(
     return app
 
 
+def _input_characters(inputs: Any) -> int:
+    """Count the characters of a request's texts (questions and contexts included)."""
+    items = inputs if isinstance(inputs, list) else [inputs]
+    return sum(len(item) if isinstance(item, str) else sum(map(len, item.values())) for item in items)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m llmagentos.serve", description=__doc__.splitlines()[0])
     parser.add_argument("model", help="run folder, or the model/ folder inside it")
@@ -186,6 +202,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="how long a request waits for others to share its batch")
     parser.add_argument("--max-beams", type=bounded(int, 1), default=8,
                         help="maximum num_beams a request may ask for")
+    parser.add_argument("--max-request-chars", type=bounded(int, 1), default=100_000,
+                        help="maximum characters of input text in one request")
     parser.add_argument("--device", help="cpu, cuda, cuda:1, ...; default: CUDA when available")
     args = parser.parse_args(argv)
 
@@ -195,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         model = LLMAgentOS.from_pretrained(args.model, device=args.device)
     except (FileNotFoundError, ValueError) as err:
         parser.exit(2, f"error: {err}\n")
-    app = create_app(model, args.max_batch_size, args.max_wait_ms / 1000, args.max_beams)
+    app = create_app(model, args.max_batch_size, args.max_wait_ms / 1000, args.max_beams, args.max_request_chars)
     uvicorn.run(app, host=args.host, port=args.port)
 
 

@@ -176,6 +176,9 @@ def test_server_answers_and_survives_bad_requests(model):
         beams = client.post("/predict", json={"task": "机器翻译", "inputs": "我爱你。", "num_beams": 9})
         assert beams.status_code == 400
         assert "num_beams=9 exceeds this server's maximum of 8" in beams.json()["detail"]
+        huge = client.post("/predict", json={"task": "文本分类", "inputs": ["好" * 60_000, "差" * 60_000]})
+        assert huge.status_code == 400
+        assert "the inputs hold 120000 characters, more than this server's maximum of 100000" in huge.json()["detail"]
         malformed = client.post("/predict", content=b"{not json", headers={"content-type": "application/json"})
         assert malformed.status_code == 422
         missing = client.post("/predict", json={"inputs": "好"})
