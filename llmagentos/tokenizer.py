@@ -51,7 +51,11 @@ def train_tokenizer(
         trainer = trainers.WordPieceTrainer(
             vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials
         )
-        decoder = decoders.Sequence([decoders.WordPiece(cleanup=False), decoders.Metaspace(prepend_scheme="first")])
+        # Metaspace markers already carry every space, so continuation pieces lose their
+        # "##" and all pieces join as they are; the WordPiece decoder would add a space
+        # before each whole-word piece, punctuation included.
+        # NOTE: a literal "##" inside the text is dropped from the decoded text too.
+        decoder = decoders.Sequence([decoders.Replace("##", ""), decoders.Metaspace(prepend_scheme="first")])
     else:
         raise ValueError(f"unknown tokenizer kind {kind!r}; use bpe or wordpiece")
 

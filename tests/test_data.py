@@ -130,9 +130,10 @@ def test_labels_inferred_when_unlisted(tmp_path):
     assert labels == ["neg", "pos"]
 
 
-def test_tokenizer_splits_chinese_and_round_trips():
+@pytest.mark.parametrize("kind", ["bpe", "wordpiece"])
+def test_tokenizer_splits_chinese_and_round_trips(kind):
     texts = ["这部电影太棒了！", "I like apples, and he likes coffee.", "我爱Paris。"] * 20
-    tokenizer = train_tokenizer(texts, vocab_size=200, min_frequency=1)
+    tokenizer = train_tokenizer(texts, kind=kind, vocab_size=200, min_frequency=1)
 
     pieces = tokenizer.tokenize("这部电影")
     assert len(pieces) == 4
