@@ -78,7 +78,8 @@ def export_task(model: LLMAgentOS | MultiTaskModel, task: str, folder: str | Pat
     multitask = predictor.model.eval()
     name = predictor.resolve_task(task)
     check_exportable(multitask, name)
-    folder = Path(folder).expanduser()
+    # A link to an empty folder is written through: the export replaces the folder it names.
+    folder = Path(folder).expanduser().resolve()
     _check_output_folder(folder)
 
     if multitask.spec["tasks"][name]["type"] == "classification":

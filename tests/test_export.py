@@ -216,6 +216,19 @@ def test_existing_folder_not_overwritten(run_dir, model, tmp_path, capsys):
     assert [p.name for p in output.iterdir()] == ["notes.txt"]
 
 
+def test_export_through_link_to_empty_folder(model, tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(target)
+
+    export_task(model, "文本分类", link)
+
+    assert (target / "config.json").is_file()
+    assert link.is_symlink()
+    assert (link / "model.safetensors").is_file()
+
+
 def test_unknown_task_lists_tasks(run_dir, tmp_path, capsys):
     code = export_main([str(run_dir), "--task", "问答", "--output", str(tmp_path / "out")])
 
