@@ -51,9 +51,9 @@ def train_tokenizer(
         trainer = trainers.WordPieceTrainer(
             vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=specials
         )
-        # Metaspace markers already carry every space, so continuation pieces lose their
-        # "##" and all pieces join as they are; the WordPiece decoder would add a space
-        # before each whole-word piece, punctuation included.
+        # Metaspace markers already carry every space, so continuation pieces only lose
+        # their "##" and all pieces join as they are. The WordPiece decoder would add a
+        # space before each whole-word piece, punctuation included.
         # NOTE: a literal "##" inside the text is dropped from the decoded text too.
         decoder = decoders.Sequence([decoders.Replace("##", ""), decoders.Metaspace(prepend_scheme="first")])
     else:
