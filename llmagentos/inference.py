@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from llmagentos.model import CONFIG_FILE, MultiTaskModel
+from llmagentos.prompt import prompt_overheads
 from llmagentos.qa import check_question_room, encode_windows, pick_best_spans
 
 # Names that match every task of a type, besides each task's own name and configured aliases.
@@ -155,7 +156,8 @@ class LLMAgentOS:
         check_inputs(spec["type"], items)
         if spec["type"] == "qa" and self.model.text_to_text:
             # Each prompt must keep some of its context; the error names the question.
-            self.model.encode_inputs(name, items)
+            prompt = spec["prompt"]
+            prompt_overheads(self.model.tokenizer, prompt["template"], prompt["task"], items, spec["max_length"])
         elif spec["type"] == "qa":
             check_question_room(
                 self.model.tokenizer, [item["question"] for item in items], spec["max_length"], spec["stride"]

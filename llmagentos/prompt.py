@@ -121,23 +121,7 @@ def fit_prompts(
     if not fields:
         return []
     cut = "context" if "context" in fields[0] else "input"
-    bare = [render_prompt(template, task, {**item, cut: ""}) for item in fields]
-    overheads = [len(ids) for ids in tokenizer(bare)["input_ids"]]
-    for index, overhead in enumerate(overheads):
-        if overhead < max_length:
-            continue
-        if cut == "input":
-            raise ValueError(
-                f"the prompt template takes {overhead} tokens, which leaves no room for the input "
-                f"within max_length={max_length}"
-            )
-        question = fields[index]["question"]
-        raise QuestionTooLong(
-            f"question {question[:60]!r}: the prompt template and the question take {overhead} "
-            f"tokens, which leaves no room for the context within max_length={max_length}. "
-            "Shorten the question, or train with a larger max_length.",
-            index,
-        )
+    overheads = prompt_overheads(tokenizer, template, task, inputs, max_length)
 
     texts = [item[cut] for item in fields]
     offsets = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
@@ -159,6 +143,41 @@ def fit_prompts(
             prompts[index] = render(index, keep)
             length = len(tokenizer(prompts[index])["input_ids"])
     return prompts
+
+
+def prompt_overheads(
+    tokenizer: Any, template: str, task: str, inputs: list[str] | list[dict[str, str]], max_length: int
+) -> list[int]:
+    """Return the tokens of each prompt without its cut text (a question-answering input's
+    context), and check that every prompt leaves room for that text within `max_length`.
+
+    Only the short prompts without that text are tokenized, so callers can check inputs
+    cheaply before :func:`fit_prompts` renders them.
+
+    Raises:
+        ValueError: when the template alone needs `max_length` tokens or more.
+        QuestionTooLong: when the template and a question leave no room for its context.
+    """
+    fields = [{"input": item} if isinstance(item, str) else dict(item) for item in inputs]
+    cut = "context" if fields and "context" in fields[0] else "input"
+    bare = [render_prompt(template, task, {**item, cut: ""}) for item in fields]
+    overheads = [len(ids) for ids in tokenizer(bare)["input_ids"]] if bare else []
+    for index, overhead in enumerate(overheads):
+        if overhead < max_length:
+            continue
+        if cut == "input":
+            raise ValueError(
+                f"the prompt template takes {overhead} tokens, which leaves no room for the input "
+                f"within max_length={max_length}"
+            )
+        question = fields[index]["question"]
+        raise QuestionTooLong(
+            f"question {question[:60]!r}: the prompt template and the question take {overhead} "
+            f"tokens, which leaves no room for the context within max_length={max_length}. "
+            "Shorten the question, or train with a larger max_length.",
+            index,
+        )
+    return overheads
 
 
 def _first_tokens(text: str, offsets: list[tuple[int, int]], keep: int) -> str:
