@@ -94,6 +94,10 @@ class GeneratorDecoderConfig:
     # which only GPT-2 and BERT-style decoders have. prefix: the states, projected to the
     # decoder width, are prepended to the input embeddings, which works for any causal LM.
     bridge: Literal["cross_attention", "prefix"] = "cross_attention"
+    # router.mode=text_to_text only: the generator also reads the rendered prompt, in its
+    # own vocabulary, before writing the output. A pretrained LLM then sees the task's
+    # words as well as the encoder states, instead of those states alone.
+    reads_prompt: bool = False
     # Hub name or folder; None builds from the sizes below. A folder inside an installed
     # Python package is named with ${package_path:<package>}.
     pretrained: Optional[str] = None
@@ -407,7 +411,7 @@ def _check_sizes(cfg: DictConfig, problems: list[str]) -> None:
         if decoder.type == "generator":
             _check_positions(key, task, decoder, decoder_key, cfg.router.get("mode"), problems)
     for decoder_key, decoder in _generators(cfg):
-        _check_generator(decoder_key, decoder, problems, cfg.router.get("mode") == "decoder_only")
+        _check_generator(decoder_key, decoder, problems, cfg.router.get("mode"))
     max_tokens = cfg.data.get("max_tokens")
     if max_tokens is not None and max_tokens < longest:
         problems.append(
@@ -428,9 +432,16 @@ def _generators(cfg: DictConfig) -> list[tuple[str, DictConfig]]:
     return [(key, d) for key, d in decoders if d.type == "generator"]
 
 
-def _check_generator(key: str, decoder: DictConfig, problems: list[str], decoder_only: bool = False) -> None:
+def _check_generator(key: str, decoder: DictConfig, problems: list[str], mode: str | None) -> None:
     """Check a generator's checkpoint source, bridge, what it trains, and its width."""
     _check_llm_packages(key, decoder, problems)
+    decoder_only = mode == "decoder_only"
+    if decoder.get("reads_prompt") and mode != "text_to_text":
+        reason = (
+            "in decoder_only mode the generator always reads the prompt" if decoder_only
+            else "only router.mode=text_to_text renders prompts"
+        )
+        problems.append(f"{key}.reads_prompt=true: {reason}. Set {key}.reads_prompt=false.")
     if is_pretrained(decoder):
         # Sizes come from the checkpoint. Where a local file names its type, a type without
         # cross-attention layers is rejected here, before any conversion or download.
@@ -486,7 +497,7 @@ def _check_positions(
     if is_pretrained(decoder):
         return  # positions come from the checkpoint; the trainer checks them once it is loaded
     decoder = _fill(decoder, GeneratorDecoderConfig)
-    needed, lengths = generator_positions(task, decoder.bridge == "prefix", mode)
+    needed, lengths = generator_positions(task, decoder, mode)
     if needed > decoder.max_positions:
         problems.append(
             f"{task_key}: {lengths} need {needed} decoder positions, but {decoder_key}.max_positions="
@@ -494,22 +505,23 @@ def _check_positions(
         )
 
 
-def generator_positions(task: DictConfig, prefix: bool, mode: str | None) -> tuple[int, str]:
+def generator_positions(task: DictConfig, decoder: DictConfig, mode: str | None) -> tuple[int, str]:
     """Return the positions a task's generator reads at most, and the lengths that set them.
 
     The decoder reads [BOS] plus up to max(target, new tokens) positions. The encoder
-    states come first when they are a prefix, and in decoder_only mode the prompt (up
-    to max_length tokens) takes the place of [BOS].
+    states come first when they are a prefix (``decoder.bridge``). In decoder_only mode,
+    and with ``decoder.reads_prompt``, the prompt (up to max_length tokens) takes the
+    place of [BOS].
     """
     max_length = task.get("max_length", TaskConfig.max_length)
     target = task.get("max_target_length", TaskConfig.max_target_length)
     new_tokens = task.get("generation", {}).get("max_new_tokens", GenerationConfig.max_new_tokens)
     needed = max(target, new_tokens + 1)
     lengths = f"max_target_length={target} and generation.max_new_tokens={new_tokens}"
-    if mode == "decoder_only":
+    if mode == "decoder_only" or decoder.get("reads_prompt"):
         needed = max_length + max(target, new_tokens)
         lengths = f"max_length={max_length}, {lengths}"
-    elif prefix:
+    if mode != "decoder_only" and decoder.get("bridge") == "prefix":
         needed += max_length
         lengths = f"{lengths} after a prefix of max_length={max_length}"
     return needed, lengths

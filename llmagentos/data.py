@@ -422,7 +422,7 @@ def _labels_in(task: DictConfig, raw_train: datasets.Dataset) -> list[str]:
 
 def tokenize_split(
     dataset: datasets.Dataset, task: DictConfig, tokenizer: Any, desc: str,
-    target_tokenizer: Any = None, prompt: TaskPrompt | None = None,
+    target_tokenizer: Any = None, prompt: TaskPrompt | None = None, reads_prompt: bool = False,
 ) -> datasets.Dataset:
     """Add ``input_ids`` and ``length`` (and ``target_ids`` for translation).
 
@@ -430,8 +430,11 @@ def tokenize_split(
     With a `prompt` (router.mode text_to_text or decoder_only), ``input_ids`` are the
     input rendered through the prompt template, and every task gets ``target_ids``, a
     classification target being its label's name and a question's its first answer.
+    With `reads_prompt` (``router.decoder.reads_prompt``) the prompt is also rendered
+    for the generator, as ``generator_prompt_ids``: cut to max_length tokens of
+    `target_tokenizer`, which may cut an input elsewhere than the encoder's cut.
     Question answering then also gets ``answer_in_prompt``, false where cutting the
-    context to max_length lost the answer. Without a prompt, question answering is cut
+    context to max_length lost the answer from either prompt. Without a prompt, question answering is cut
     into windows for a span head (see :func:`_tokenize_qa`). The result is cached under a
     fingerprint of the split, the tokenizers' vocabularies, the prompt and the length
     limits, so an unchanged run reads it back instead of re-tokenizing.
@@ -440,23 +443,22 @@ def tokenize_split(
     settings = json.dumps(
         [dataset._fingerprint, _tokenizer_digest(tokenizer), _tokenizer_digest(target_tokenizer),
          task.type, task.max_length, task.get("max_target_length"), task.get("stride"),
-         dataclasses.asdict(prompt) if prompt else None]
+         dataclasses.asdict(prompt) if prompt else None, reads_prompt]
     )
     fingerprint = hashlib.sha256(settings.encode()).hexdigest()[:32]
     if task.type == "qa" and prompt is None:
         return _tokenize_qa(dataset, task, tokenizer, desc, fingerprint)
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
+        out = {}
         if prompt is None:
             texts = batch[TEXT_COLUMNS[task.type][0]]
         else:
-            try:
-                texts = fit_prompts(
-                    tokenizer, prompt.template, prompt.task, prompt_inputs(task.type, batch), task.max_length
-                )
-            except QuestionTooLong as err:
-                raise DataError(f"{desc}: question id {batch['id'][err.index]!r}: {err}") from None
-        out = {"input_ids": encode_texts(tokenizer, texts, task.max_length)}
+            texts = render(tokenizer, batch)
+        if reads_prompt:
+            generator_texts = render(target_tokenizer, batch)
+            out["generator_prompt_ids"] = encode_texts(target_tokenizer, generator_texts, task.max_length)
+        out["input_ids"] = encode_texts(tokenizer, texts, task.max_length)
         out["length"] = [len(ids) for ids in out["input_ids"]]
         if task.type == "translation" or prompt is not None:
             outputs = output_texts(task.type, batch, prompt)
@@ -466,8 +468,20 @@ def tokenize_split(
             )
             out["target_ids"] = targets["input_ids"]
             if task.type == "qa":
-                out["answer_in_prompt"] = [answer in text for answer, text in zip(outputs, texts)]
+                prompt_sets = [texts, generator_texts] if reads_prompt else [texts]
+                out["answer_in_prompt"] = [
+                    all(answer in prompts[row] for prompts in prompt_sets) for row, answer in enumerate(outputs)
+                ]
         return out
+
+    def render(reader: Any, batch: dict[str, list]) -> list[str]:
+        """Render the batch's prompts, cut to max_length tokens of the `reader` tokenizer."""
+        try:
+            return fit_prompts(
+                reader, prompt.template, prompt.task, prompt_inputs(task.type, batch), task.max_length
+            )
+        except QuestionTooLong as err:
+            raise DataError(f"{desc}: question id {batch['id'][err.index]!r}: {err}") from None
 
     return dataset.map(encode, batched=True, new_fingerprint=fingerprint, desc=desc)
 

@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from llmagentos.llm import add_lora, freeze, is_pretrained, load_causal_lm, resolve_pretrained
+from llmagentos.tokenizer import join_prompts
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
 from transformers import (
     AutoConfig,
@@ -117,6 +118,11 @@ class Generator(nn.Module):
       prepended to the token embeddings, so any causal LM (LLaMA-style ones have no
       cross-attention) reads them as a soft prompt.
 
+    With ``cfg.reads_prompt`` (text_to_text mode), the input starts with the rendered
+    prompt in the decoder's own vocabulary instead of [BOS]: prompt + target, labelled
+    from the prompt's last token on. The decoder then reads the task's words as well as
+    the encoder states.
+
     A pretrained decoder can be frozen (``cfg.freeze``) or trained through LoRA adapters
     (``cfg.lora``). Either way the bridge and any newly added cross-attention layers train.
     """
@@ -130,6 +136,7 @@ class Generator(nn.Module):
         self.bos_token_id, self.eos_token_id, self.pad_token_id = bos_token_id, eos_token_id, pad_token_id
         # Models saved before the bridge key existed all used cross-attention.
         self.prefix = cfg.get("bridge", "cross_attention") == "prefix"
+        self.reads_prompt = bool(cfg.get("reads_prompt", False))
         self.model, added = _causal_lm(
             cfg, vocab_size, (bos_token_id, eos_token_id, pad_token_id), model_config,
             cross_attention=not self.prefix,
@@ -146,21 +153,33 @@ class Generator(nn.Module):
         decoder_input_ids: torch.Tensor, decoder_attention_mask: torch.Tensor,
         labels: torch.Tensor,
     ) -> torch.Tensor:
-        if self.prefix:
-            # Logits of the L target positions only: the prefix positions have no labels,
-            # and (N, T, V) logits over a 50k vocabulary would dominate the memory.
-            logits = self.model(
-                **self._prefixed_inputs(hidden, mask, decoder_input_ids, decoder_attention_mask),
-                logits_to_keep=decoder_input_ids.size(1),
-            ).logits  # (N, L, V)
-        else:
-            logits = self.model(
-                input_ids=decoder_input_ids,
-                attention_mask=decoder_attention_mask,
-                encoder_hidden_states=self.bridge(hidden),
-                encoder_attention_mask=mask,
-            ).logits  # (N, L, V)
+        """Mean cross-entropy over the labelled tokens; inputs and labels (N, L) are aligned."""
+        logits, labels = self._labelled_logits(hidden, mask, decoder_input_ids, decoder_attention_mask, labels)
         return F.cross_entropy(logits.float().flatten(0, 1), labels.flatten(), ignore_index=-100)
+
+    def _labelled_logits(
+        self, hidden: torch.Tensor, mask: torch.Tensor, input_ids: torch.Tensor,
+        attention_mask: torch.Tensor, labels: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the decoder and return the logits (N, L', V) and labels (N, L') of the token
+        positions from the first labelled one of the batch on.
+
+        Positions before it (a prompt the decoder reads, and a prefix) have no labels, and
+        logits over a 50k vocabulary there would cost time and dominate the memory.
+        """
+        first = int((labels != -100).int().argmax(dim=1).min())
+        offset = hidden.size(1) if self.prefix else 0  # the prefix positions come first
+        kept = torch.arange(offset + first, offset + input_ids.size(1), device=input_ids.device)
+        if self.prefix:
+            inputs = self._prefixed_inputs(hidden, mask, input_ids, attention_mask)
+        else:
+            inputs = {
+                "input_ids": input_ids,
+                "attention_mask": attention_mask,
+                "encoder_hidden_states": self.bridge(hidden),
+                "encoder_attention_mask": mask,
+            }
+        return self.model(**inputs, logits_to_keep=kept).logits, labels[:, first:]
 
     def _prefixed_inputs(
         self, hidden: torch.Tensor, mask: torch.Tensor,
@@ -184,10 +203,16 @@ class Generator(nn.Module):
 
     @torch.no_grad()
     def predict(
-        self, hidden: torch.Tensor, mask: torch.Tensor, num_beams: int = 1, max_new_tokens: int = 64
+        self, hidden: torch.Tensor, mask: torch.Tensor, num_beams: int = 1, max_new_tokens: int = 64,
+        prompt_ids: torch.Tensor | None = None, prompt_mask: torch.Tensor | None = None,
     ) -> list[list[int]]:
-        """Decode greedily (num_beams=1) or with beam search; returns token ids without BOS/EOS."""
-        start = torch.full((hidden.size(0), 1), self.bos_token_id, device=hidden.device)
+        """Decode greedily (num_beams=1) or with beam search; returns the new token ids
+        without EOS. A decoder that reads the prompt continues `prompt_ids` (N, P, right-padded)."""
+        if self.reads_prompt:
+            start, start_mask = _pad_left(prompt_ids, prompt_mask, self.pad_token_id)
+        else:
+            start = torch.full((hidden.size(0), 1), self.bos_token_id, device=hidden.device)
+            start_mask = torch.ones_like(start)
         settings = dict(
             num_beams=num_beams,
             do_sample=False,
@@ -198,25 +223,26 @@ class Generator(nn.Module):
         if self.prefix:
             # Started from embeddings alone, generate() returns only the new tokens.
             generated = self.model.generate(
-                **self._prefixed_inputs(hidden, mask, start, torch.ones_like(start)), **settings
+                **self._prefixed_inputs(hidden, mask, start, start_mask), **settings
             )
         else:
             generated = self.model.generate(
                 input_ids=start,
-                attention_mask=torch.ones_like(start),
+                attention_mask=start_mask,
                 encoder_hidden_states=self.bridge(hidden),
                 encoder_attention_mask=mask,
                 # BERT-generation decoders fail on the plain cache that generate() would make
                 # for them (transformers 5.25); a cache with a cross-attention half serves both.
                 cache=EncoderDecoderCache(DynamicCache(), DynamicCache()),
                 **settings,
-            )[:, 1:]  # without the BOS
+            )[:, start.size(1):]  # without the BOS or prompt
         return cut_at_eos(generated.tolist(), self.eos_token_id)
 
     @torch.no_grad()
     def score_candidates(
         self, hidden: torch.Tensor, mask: torch.Tensor, candidates: list[list[int]],
         length_normalize: bool = False,
+        prompt_ids: torch.Tensor | None = None, prompt_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Score each candidate output under the decoder, for every example.
 
@@ -228,31 +254,27 @@ class Generator(nn.Module):
         Args:
             hidden: encoder states (N, T, H); mask: their attention mask (N, T).
             candidates: K token-id sequences without BOS or EOS, such as label names.
+            prompt_ids, prompt_mask: (N, P), right-padded, the prompts that a decoder
+                with ``reads_prompt`` reads before the candidate.
 
         Returns:
             Scores (N, K), float32.
         """
         n, k = hidden.size(0), len(candidates)
-        longest = max(len(c) for c in candidates) + 1
-        inputs = torch.full((k, longest), self.pad_token_id, dtype=torch.long, device=hidden.device)
-        labels = torch.full((k, longest), -100, dtype=torch.long, device=hidden.device)
-        for row, candidate in enumerate(candidates):
-            inputs[row, : len(candidate) + 1] = torch.tensor([self.bos_token_id, *candidate])
-            labels[row, : len(candidate) + 1] = torch.tensor([*candidate, self.eos_token_id])
-
         # Row i * K + j pairs example i with candidate j: (N * K, L) against (N * K, T, H).
-        inputs, labels = inputs.repeat(n, 1), labels.repeat(n, 1)
-        hidden, mask = hidden.repeat_interleave(k, dim=0), mask.repeat_interleave(k, dim=0)
-        if self.prefix:
-            prefixed = self._prefixed_inputs(hidden, mask, inputs, (labels != -100).long())
-            logits = self.model(**prefixed, logits_to_keep=inputs.size(1)).logits  # (N * K, L, V)
+        if self.reads_prompt:
+            prompts = [row[:length] for row, length in zip(prompt_ids.tolist(), prompt_mask.sum(dim=1).tolist())]
         else:
-            logits = self.model(
-                input_ids=inputs,
-                attention_mask=(labels != -100).long(),
-                encoder_hidden_states=self.bridge(hidden),
-                encoder_attention_mask=mask,
-            ).logits  # (N * K, L, V)
+            prompts = [[self.bos_token_id]] * n
+        joined = join_prompts(
+            [prompt for prompt in prompts for _ in candidates], candidates * n, self.eos_token_id, self.pad_token_id
+        )
+        # Aligned as in training: the token at t + 1 is the label of position t.
+        joined = {key: value.to(hidden.device) for key, value in joined.items()}
+        logits, labels = self._labelled_logits(
+            hidden.repeat_interleave(k, dim=0), mask.repeat_interleave(k, dim=0),
+            joined["input_ids"][:, :-1], joined["attention_mask"][:, :-1], joined["labels"][:, 1:],
+        )
         return _label_log_probs(logits, labels, length_normalize).view(n, k)
 
 

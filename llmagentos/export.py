@@ -3,8 +3,9 @@
     python -m llmagentos.export outputs/2026-12-05/10-00-00 --task 文本分类 --output exported/sentiment
     python -m llmagentos.export outputs/2026-12-05/10-00-00 --task 机器翻译 --output exported/zh-en
 
-A classification task becomes a ``BertForSequenceClassification``, and a translation task
-an ``EncoderDecoderModel`` of the shared encoder and the task's GPT-2 or BERT-generation
+A classification task becomes a ``BertForSequenceClassification``, a span-head question
+answering task a ``BertForQuestionAnswering``, and a translation task an
+``EncoderDecoderModel`` of the shared encoder and the task's GPT-2 or BERT-generation
 decoder, with any LoRA adapters merged into the decoder's weights. The folder loads with
 transformers alone. Before anything is written, the exported model
 runs beside the LLMAgentOS model on a sample batch, and the export fails if their logits
@@ -24,6 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from transformers import (
+    BertForQuestionAnswering,
     BertForSequenceClassification,
     BertModel,
     EncoderDecoderConfig,
@@ -33,17 +35,20 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from llmagentos.decoder import ClassificationHead, Generator, cut_at_eos
+from llmagentos.decoder import ClassificationHead, Generator, SpanHead, cut_at_eos
 from llmagentos.encoder import TransformerEncoder
 from llmagentos.errors import ExportError
 from llmagentos.inference import LLMAgentOS
 from llmagentos.model import MultiTaskModel
+from llmagentos.qa import encode_windows
 from llmagentos.tokenizer import pad_inputs
 
 DECODER_TOKENIZER_FOLDER = "decoder_tokenizer"  # a pretrained generator's own vocabulary
 # Texts of the sample batch that compares the exported model with the LLMAgentOS one.
 # Two lengths, so that padding and attention masks take part.
 SAMPLE_TEXTS = ["这部电影太棒了！ I loved this film.", "谢谢"]
+# A question whose context is long enough to be cut into several windows.
+SAMPLE_QUESTION = ("谁写了这本书？ Who wrote it?", "这本书是一位老师写的。 A teacher wrote this book. " * 12)
 SAMPLE_NEW_TOKENS = 8
 LOGITS_TOLERANCE = 1e-4  # absolute and relative, for float32 logits
 # Decoder model types that EncoderDecoderModel runs exactly as the Generator does.
@@ -82,9 +87,13 @@ def export_task(model: LLMAgentOS | MultiTaskModel, task: str, folder: str | Pat
     folder = Path(folder).expanduser().resolve()
     _check_output_folder(folder)
 
-    if multitask.spec["tasks"][name]["type"] == "classification":
+    task_type = multitask.spec["tasks"][name]["type"]
+    if task_type == "classification":
         exported = _classification_model(multitask, name)
         _compare_classification(multitask, name, exported)
+    elif task_type == "qa":
+        exported = _qa_model(multitask, name)
+        _compare_qa(multitask, name, exported)
     else:
         exported = _translation_model(multitask, name)
         _compare_translation(multitask, name, exported)
@@ -96,8 +105,8 @@ def check_exportable(model: MultiTaskModel, task: str) -> None:
     """Raise ExportError unless `task` maps exactly onto a transformers model class.
 
     The export covers these tasks of a ``router.mode=per_task`` model: classification
-    heads with ``pooling: pooler`` on a BERT encoder, and GPT-2 or BERT-generation
-    decoders with ``bridge: cross_attention`` on any transformer encoder. The error
+    heads with ``pooling: pooler`` and span heads, both on a BERT encoder, and GPT-2 or
+    BERT-generation decoders with ``bridge: cross_attention`` on any transformer encoder. The error
     lists every blocking setting at once.
     """
     if model.text_to_text:
@@ -116,14 +125,16 @@ def check_exportable(model: MultiTaskModel, task: str) -> None:
     decoder = model.router.decoder(task)
     if task_type == "classification" and isinstance(decoder, ClassificationHead):
         problems += _classification_problems(model, task, decoder)
+    elif task_type == "qa" and isinstance(decoder, SpanHead):
+        problems += _bert_encoder_problems(model, "BertForQuestionAnswering")
     elif task_type == "translation" and isinstance(decoder, Generator):
         problems += _translation_problems(model, task, decoder)
     else:
         problems.append(
             f"task.{task}.decoder.type={model.spec['tasks'][task]['decoder']['type']} "
             f"({task_type} task) has no exported form: only classifier decoders of classification "
-            "tasks and generator decoders of translation tasks are exported. Predict with "
-            "LLMAgentOS or python -m llmagentos.predict."
+            "tasks, span decoders of qa tasks and generator decoders of translation tasks are "
+            "exported. Predict with LLMAgentOS or python -m llmagentos.predict."
         )
     if problems:
         _reject(task, problems)
@@ -142,14 +153,19 @@ def _classification_problems(model: MultiTaskModel, task: str, head: Classificat
             f"{key}={head.pooling} has no counterpart in BertForSequenceClassification, which "
             f"classifies the first token's state after a dense layer and tanh. Retrain with {key}=pooler."
         )
+    return problems + _bert_encoder_problems(model, "BertForSequenceClassification")
+
+
+def _bert_encoder_problems(model: MultiTaskModel, exported_class: str) -> list[str]:
+    """Report an encoder other than BERT, for the task heads exported onto BERT classes."""
     encoder = getattr(model.encoder, "model", None)
-    if encoder is not None and not isinstance(encoder, BertModel):
-        problems.append(
-            f"encoder.name={model.spec['encoder'].get('name')} is a {encoder.config.model_type} "
-            "model, and classification tasks are exported only as BertForSequenceClassification. "
-            "Retrain with encoder=transformer or a BERT checkpoint (encoder=hf encoder.name=<BERT model>)."
-        )
-    return problems
+    if encoder is None or isinstance(encoder, BertModel):
+        return []
+    return [
+        f"encoder.name={model.spec['encoder'].get('name')} is a {encoder.config.model_type} "
+        f"model, and this task is exported only as {exported_class}. Retrain with "
+        "encoder=transformer or a BERT checkpoint (encoder=hf encoder.name=<BERT model>)."
+    ]
 
 
 def _translation_problems(model: MultiTaskModel, task: str, generator: Generator) -> list[str]:
@@ -202,6 +218,26 @@ def _classification_model(model: MultiTaskModel, task: str) -> BertForSequenceCl
     state = {f"bert.{key}": value for key, value in encoder.state_dict().items()}
     state.update(_prefixed("bert.pooler.dense.", head.pooler_dense))
     state.update(_prefixed("classifier.", head.classifier))
+    exported.load_state_dict(state, strict=True)
+    return exported.eval()
+
+
+def _qa_model(model: MultiTaskModel, task: str) -> BertForQuestionAnswering:
+    """Build a BertForQuestionAnswering with the encoder's weights and the span head's scorer.
+
+    BERT's question-answering class has no pooler, so a pretrained encoder's is left out.
+    LLMAgentOS passes no segment ids, so every window is encoded as segment 0; every row
+    of the exported segment embeddings is that row, so the segment ids a tokenizer
+    returns for question and context pairs change nothing.
+    """
+    encoder = model.encoder.model
+    config = copy.deepcopy(encoder.config)
+    config.architectures = ["BertForQuestionAnswering"]
+    exported = BertForQuestionAnswering(config)
+    state = {f"bert.{key}": value for key, value in encoder.state_dict().items() if not key.startswith("pooler.")}
+    segments = state["bert.embeddings.token_type_embeddings.weight"]
+    state["bert.embeddings.token_type_embeddings.weight"] = segments[:1].expand_as(segments).clone()
+    state.update(_prefixed("qa_outputs.", model.router.decoder(task).scorer))
     exported.load_state_dict(state, strict=True)
     return exported.eval()
 
@@ -283,6 +319,23 @@ def _compare_classification(model: MultiTaskModel, task: str, exported: PreTrain
     batch, hidden, mask = _encode_sample(model, task)
     expected = model.router.decoder(task).logits(hidden, mask).cpu()
     _check_close(task, "classification logits", expected, exported(**batch).logits)
+
+
+@torch.no_grad()
+def _compare_qa(model: MultiTaskModel, task: str, exported: PreTrainedModel) -> None:
+    """Compare start and end logits over the real tokens of the windows of a sample question."""
+    spec = model.spec["tasks"][task]
+    question, context = SAMPLE_QUESTION
+    windows = encode_windows(model.tokenizer, [question], [context], spec["max_length"], spec["stride"])
+    batch = pad_inputs(windows["input_ids"], model.tokenizer.pad_token_id)
+    device = next(model.parameters()).device
+    mask = batch["attention_mask"].to(device)
+    start, end = model.router.decoder(task).logits(model.encoder(batch["input_ids"].to(device), mask), mask)
+    # Segment 1 everywhere: the exported model must ignore the segment ids, as LLMAgentOS does.
+    output = exported(**batch, token_type_ids=torch.ones_like(batch["input_ids"]))
+    real = batch["attention_mask"].bool()  # the head puts padding at the float minimum
+    _check_close(task, "start logits", start.cpu()[real], output.start_logits[real])
+    _check_close(task, "end logits", end.cpu()[real], output.end_logits[real])
 
 
 @torch.no_grad()

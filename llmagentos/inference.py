@@ -186,19 +186,22 @@ class LLMAgentOS:
         if self.model.spec["tasks"][task]["type"] == "qa" and not self.model.text_to_text:
             return self._answer(task, items, batch_size)
         sequences = self.model.encode_inputs(task, items)
-        raw = self.model.predict_sequences(task, sequences, batch_size, **generation)
+        raw = self.model.predict_sequences(
+            task, sequences, batch_size, generator_prompts=self.model.generator_prompts(task, items), **generation
+        )
         return self.model.decode(task, raw)
 
     def _new_token_limit(self, task: str) -> int:
         """Return the maximum tokens a task's generator can write: its positions, less the
-        BOS token and, for a prefix or a decoder-only prompt, the task's max_length."""
+        BOS token or the prompt it reads, and the task's max_length for a prefix."""
         generator = self.model.router.decoder(task)
         config = generator.model.config
         positions = getattr(config, "n_positions", None) or config.max_position_embeddings
         max_length = self.model.spec["tasks"][task]["max_length"]
         if self.model.decoder_only:
             return positions - max_length
-        return positions - 1 - (max_length if getattr(generator, "prefix", False) else 0)
+        start = max_length if self.model.reads_prompt else 1  # the prompt, or [BOS]
+        return positions - start - (max_length if getattr(generator, "prefix", False) else 0)
 
     def _answer(self, task: str, items: list[dict[str, str]], batch_size: int) -> list[str]:
         """Answer each question with a span of its context, over windows of long contexts."""

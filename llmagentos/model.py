@@ -149,6 +149,12 @@ class MultiTaskModel(nn.Module):
         """Whether the model has no encoder, the generator reading prompt and output as one sequence."""
         return self.spec.get("mode", "per_task") == "decoder_only"
 
+    @property
+    def reads_prompt(self) -> bool:
+        """Whether the text_to_text generator reads the prompt in its own vocabulary too
+        (``router.decoder.reads_prompt``), so that inputs come as two encodings."""
+        return self.spec.get("mode") == "text_to_text" and bool(self.spec["shared_decoder"].get("reads_prompt"))
+
     def target_tokenizer(self, task: str) -> PreTrainedTokenizerBase:
         """Return the tokenizer of a task's generator targets."""
         return self.target_tokenizers.get(task, self.tokenizer)
@@ -164,30 +170,40 @@ class MultiTaskModel(nn.Module):
         return self.router(hidden, batch["attention_mask"], batch["task_ids"], batch["targets"])
 
     @torch.no_grad()
-    def predict_batch(self, task: str, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                      **generation) -> list:
+    def predict_batch(
+        self, task: str, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+        generator_ids: torch.Tensor | None = None, generator_mask: torch.Tensor | None = None,
+        **generation,
+    ) -> list:
         """Predict for a batch of one task: label indices, generated token ids, or per
         window the start and end logits of a span head (see llmagentos.qa).
 
-        In text-to-text mode the inputs must be rendered prompts (see :meth:`encode_inputs`),
+        In text-to-text mode the inputs must be rendered prompts (see :meth:`prompt_inputs`),
         and a classification label is the one the shared generator scores highest
-        (:meth:`label_scores`). `generation` (num_beams, max_new_tokens) applies to
-        generated outputs only.
+        (:meth:`label_scores`). A generator that reads the prompt (:attr:`reads_prompt`)
+        needs it in its own vocabulary too, as `generator_ids` and `generator_mask`
+        (B, P). `generation` (num_beams, max_new_tokens) applies to generated outputs only.
         """
         if self.text_to_text and self.spec["tasks"][task]["type"] == "classification":
-            return self.label_scores(task, input_ids, attention_mask).argmax(dim=-1).tolist()
+            scores = self.label_scores(task, input_ids, attention_mask, generator_ids, generator_mask)
+            return scores.argmax(dim=-1).tolist()
         if self.decoder_only:
             return self.router.decoder(task).predict(input_ids, attention_mask, **generation)
         hidden = self.encoder(input_ids, attention_mask)
-        return self.router.decoder(task).predict(hidden, attention_mask, **generation)
+        prompt = self._generator_prompt(generator_ids, generator_mask)
+        return self.router.decoder(task).predict(hidden, attention_mask, **prompt, **generation)
 
     @torch.no_grad()
-    def label_scores(self, task: str, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    def label_scores(
+        self, task: str, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+        generator_ids: torch.Tensor | None = None, generator_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Score every label of a classification task under the shared generator.
 
         Each label's name is tokenized as in training, and its score is the sum of its
         token log-probabilities given the prompt (``label_scoring: mean`` divides by the
-        token count). Returns scores (B, number of labels) in the order of the task's labels.
+        token count). The arguments are those of :meth:`predict_batch`. Returns scores
+        (B, number of labels) in the order of the task's labels.
         """
         candidates = self.label_token_ids[task]
         mean = self.spec.get("label_scoring", "sum") == "mean"
@@ -195,7 +211,19 @@ class MultiTaskModel(nn.Module):
         if self.decoder_only:
             return generator.score_candidates(input_ids, attention_mask, candidates, mean)
         hidden = self.encoder(input_ids, attention_mask)
-        return generator.score_candidates(hidden, attention_mask, candidates, mean)
+        prompt = self._generator_prompt(generator_ids, generator_mask)
+        return generator.score_candidates(hidden, attention_mask, candidates, mean, **prompt)
+
+    def _generator_prompt(self, ids: torch.Tensor | None, mask: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """Return the generator's own prompt arguments, which only :attr:`reads_prompt` takes."""
+        if not self.reads_prompt:
+            return {}
+        if ids is None or mask is None:
+            raise ValueError(
+                "this model's generator reads the prompt (router.decoder.reads_prompt=true): pass "
+                "generator_ids and generator_mask, as prompt_inputs returns them"
+            )
+        return {"prompt_ids": ids, "prompt_mask": mask}
 
     def encode_inputs(self, task: str, texts: list[str]) -> list[list[int]]:
         """Encoder input ids of raw texts, encoded as in training.
@@ -210,22 +238,40 @@ class MultiTaskModel(nn.Module):
             texts = fit_prompts(self.tokenizer, prompt["template"], prompt["task"], texts, max_length)
         return encode_texts(self.tokenizer, texts, max_length)
 
-    def prompt_inputs(self, task: str, texts: list[str]) -> dict[str, torch.Tensor]:
+    def generator_prompts(self, task: str, texts: list) -> list[list[int]] | None:
+        """The generator's own prompt ids of raw texts, rendered and cut as in training,
+        where the generator reads the prompt (:attr:`reads_prompt`); else None."""
+        if not self.reads_prompt:
+            return None
+        prompt, max_length = self.spec["tasks"][task]["prompt"], self.spec["tasks"][task]["max_length"]
+        tokenizer = self.target_tokenizer(task)
+        return encode_texts(
+            tokenizer, fit_prompts(tokenizer, prompt["template"], prompt["task"], texts, max_length), max_length
+        )
+
+    def prompt_inputs(self, task: str, texts: list) -> dict[str, torch.Tensor]:
         """Render raw texts through a task's saved prompt and tokenize them as in training.
 
         Returns right-padded ``input_ids`` and ``attention_mask`` (B, T) for
-        :meth:`predict_batch`. Raises KeyError for a task the model was not trained on,
-        and ValueError outside text-to-text mode, where inputs are not prompts.
+        :meth:`predict_batch`, plus ``generator_ids`` and ``generator_mask`` (B, P) where
+        the generator reads the prompt. Raises KeyError for a task the model was not
+        trained on, and ValueError outside text-to-text mode, where inputs are not prompts.
         """
         if not self.text_to_text:
             raise ValueError("prompt_inputs: this model was trained with router.mode=per_task, "
                              "so it reads raw texts. Tokenize them with model.tokenizer.")
-        return pad_inputs(self.encode_inputs(task, texts), self.tokenizer.pad_token_id)
+        inputs = pad_inputs(self.encode_inputs(task, texts), self.tokenizer.pad_token_id)
+        generator_prompts = self.generator_prompts(task, texts)
+        if generator_prompts is not None:
+            padded = pad_inputs(generator_prompts, self.target_tokenizer(task).pad_token_id)
+            inputs.update(generator_ids=padded["input_ids"], generator_mask=padded["attention_mask"])
+        return inputs
 
     @torch.no_grad()
     def predict_sequences(
         self, task: str, sequences: list[list[int]], batch_size: int,
         autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+        generator_prompts: list[list[int]] | None = None,
         **generation,
     ) -> list:
         """Predict for encoder input ids of any number of examples of one task.
@@ -233,6 +279,8 @@ class MultiTaskModel(nn.Module):
         Examples are batched in order of length, so that each batch pads little, and the
         predictions come back in the order of `sequences`. `autocast` wraps each forward
         pass (the trainer passes accelerate's mixed-precision context).
+        `generator_prompts` are the same examples' prompts in the generator's vocabulary,
+        which a generator that reads the prompt needs (see :meth:`generator_prompts`).
         """
         device = next(self.parameters()).device
         order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
@@ -240,9 +288,15 @@ class MultiTaskModel(nn.Module):
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
             batch = pad_inputs([sequences[i] for i in chunk], self.tokenizer.pad_token_id)
+            prompt = {}
+            if generator_prompts is not None:
+                padded = pad_inputs([generator_prompts[i] for i in chunk], self.target_tokenizer(task).pad_token_id)
+                prompt = {"generator_ids": padded["input_ids"].to(device),
+                          "generator_mask": padded["attention_mask"].to(device)}
             with autocast():
                 output = self.predict_batch(
-                    task, batch["input_ids"].to(device), batch["attention_mask"].to(device), **generation
+                    task, batch["input_ids"].to(device), batch["attention_mask"].to(device),
+                    **prompt, **generation,
                 )
             for i, prediction in zip(chunk, output):
                 predictions[i] = prediction

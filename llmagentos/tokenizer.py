@@ -143,3 +143,21 @@ def pad_inputs(sequences: list[list[int]], pad_id: int) -> dict[str, torch.Tenso
         input_ids[row, : len(sequence)] = torch.tensor(sequence, dtype=torch.long)
         attention_mask[row, : len(sequence)] = 1
     return {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+def join_prompts(
+    prompts: list[list[int]], outputs: list[list[int]], eos_id: int, pad_id: int
+) -> dict[str, torch.Tensor]:
+    """Join each prompt with its output and EOS into one right-padded sequence.
+
+    Returns ``input_ids`` and ``attention_mask`` (N, L), and ``labels`` (N, L): the
+    output and EOS tokens at their own positions, -100 on the prompt and the padding.
+    A causal model predicts ``labels[:, 1:]`` from ``input_ids[:, :-1]``.
+    """
+    sequences = [[*prompt, *output, eos_id] for prompt, output in zip(prompts, outputs)]
+    batch = pad_inputs(sequences, pad_id)
+    labels = torch.full_like(batch["input_ids"], -100)
+    for row, (prompt, sequence) in enumerate(zip(prompts, sequences)):
+        labels[row, len(prompt) : len(sequence)] = torch.tensor(sequence[len(prompt) :])
+    return {**batch, "labels": labels}
+

@@ -54,7 +54,7 @@ from llmagentos.prompt import render_prompt
 from llmagentos.qa import best_window_span, merge_window_spans
 from llmagentos.sampler import MixedBatchSampler, task_weights
 from llmagentos.tokenizer import (
-    generation_ids, load_tokenizer, pad_inputs, tokenizer_from_json, train_tokenizer,
+    generation_ids, join_prompts, load_tokenizer, pad_inputs, tokenizer_from_json, train_tokenizer,
 )
 
 log = get_logger(__name__)
@@ -74,7 +74,7 @@ RUN_FILES = (
 )
 # Target columns that collate reads: label (classification), target_ids (translation),
 # start_positions and end_positions (qa).
-TARGET_COLUMNS = ("label", "target_ids", "start_positions", "end_positions")
+TARGET_COLUMNS = ("label", "target_ids", "generator_prompt_ids", "start_positions", "end_positions")
 
 
 @dataclass
@@ -467,9 +467,12 @@ class Trainer:
         generation = {}
         if task.type == "translation" or task.prompt is not None:  # a generated output
             generation = dict(self.cfg.task[task.name].generation)
+        selected = task.validation.select(rows)
         return model.predict_sequences(
-            task.name, task.validation.select(rows)["input_ids"], self.cfg.trainer.eval_batch_size,
-            autocast=self.accelerator.autocast, **generation,
+            task.name, selected["input_ids"], self.cfg.trainer.eval_batch_size,
+            autocast=self.accelerator.autocast,
+            generator_prompts=selected["generator_prompt_ids"] if model.reads_prompt else None,
+            **generation,
         )
 
     def _window_spans(self, task: TaskData, rows: list[int], logits: list) -> list:
@@ -559,7 +562,7 @@ def _check_pretrained_generators(cfg: DictConfig, model: MultiTaskModel) -> None
             continue
         config = model.router.decoder(name).model.config
         limit = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
-        needed, lengths = generator_positions(task, decoder.get("bridge") == "prefix", mode)
+        needed, lengths = generator_positions(task, decoder, mode)
         if limit is not None and needed > limit:
             problems.append(
                 f"task.{name}: {lengths} need {needed} positions, but the checkpoint of "
@@ -643,6 +646,8 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
         tokenizer = _build_tokenizer(cfg, raw, prompts, run_dir, accelerator)
     generation_ids(tokenizer)  # fails early if the vocabulary cannot mark target ends
 
+    # text_to_text mode: the shared generator reads the prompt too, in its own vocabulary.
+    reads_prompt = cfg.router.get("mode") == "text_to_text" and bool(cfg.router.decoder.get("reads_prompt"))
     tasks = []
     with accelerator.main_process_first():
         for name, (splits, labels) in raw.items():
@@ -651,12 +656,14 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
             target_tokenizer = shared_tokenizer
             if prompt is not None:
                 check_prompt_fits(name, prompt, tokenizer, task.max_length)
+                if reads_prompt and shared_tokenizer is not None:
+                    check_prompt_fits(name, prompt, shared_tokenizer, task.max_length)
             elif task.decoder.type == "generator" and is_pretrained(task.decoder):
                 target_tokenizer = _generator_tokenizer(f"task.{name}.", task.decoder)
             tokenized = {
                 split: tokenize_split(
                     dataset, task, tokenizer, desc=f"Tokenizing {name}/{split}",
-                    target_tokenizer=target_tokenizer, prompt=prompt,
+                    target_tokenizer=target_tokenizer, prompt=prompt, reads_prompt=reads_prompt,
                 )
                 for split, dataset in splits.items()
             }
@@ -775,8 +782,10 @@ def collate(
     QA targets are ``start_positions`` and ``end_positions`` (N,), token positions in
     each window (0, the [CLS] token, where the window lacks the answer). In text-to-text
     mode, classification targets take the generator's form too, with the label's name as
-    the target. With `decoder_only`, every task's targets are whole sequences instead
-    (see :func:`_prompt_sequences`).
+    the target, and with ``router.decoder.reads_prompt`` the decoder inputs start with the
+    prompt (in the generator's vocabulary) instead of [BOS]. With `decoder_only`, every
+    task's targets are whole prompt + output sequences instead (see
+    llmagentos.tokenizer.join_prompts).
     """
     batch = pad_inputs([example["input_ids"] for _, example in items], tokenizer.pad_token_id)
     batch["task_ids"] = torch.tensor([task for task, _ in items], dtype=torch.long)
@@ -786,7 +795,10 @@ def collate(
         if not examples:
             continue
         if decoder_only:
-            batch["targets"][task.name] = _prompt_sequences(examples, tokenizer)
+            _, eos, pad = generation_ids(tokenizer)
+            batch["targets"][task.name] = join_prompts(
+                [e["input_ids"] for e in examples], [e["target_ids"] for e in examples], eos, pad
+            )
             continue
         if task.type == "classification" and task.prompt is None:
             batch["targets"][task.name] = {"labels": torch.tensor([e["label"] for e in examples])}
@@ -797,36 +809,17 @@ def collate(
             }
             continue
         bos, eos, pad = generation_ids(task.target_tokenizer or tokenizer)
-        longest = max(len(e["target_ids"]) for e in examples) + 1
-        decoder_input_ids = torch.full((len(examples), longest), pad, dtype=torch.long)
-        labels = torch.full((len(examples), longest), -100, dtype=torch.long)
-        for row, example in enumerate(examples):
-            target = example["target_ids"]
-            decoder_input_ids[row, : len(target) + 1] = torch.tensor([bos, *target])
-            labels[row, : len(target) + 1] = torch.tensor([*target, eos])
-        batch["targets"][task.name] = {
-            "decoder_input_ids": decoder_input_ids,
-            "decoder_attention_mask": (labels != -100).long(),
-            "labels": labels,
+        if "generator_prompt_ids" in examples[0]:  # router.decoder.reads_prompt: the prompt leads
+            prompts = [e["generator_prompt_ids"] for e in examples]
+        else:
+            prompts = [[bos]] * len(examples)
+        joined = join_prompts(prompts, [e["target_ids"] for e in examples], eos, pad)
+        batch["targets"][task.name] = {  # inputs and labels aligned, as the generator takes them
+            "decoder_input_ids": joined["input_ids"][:, :-1],
+            "decoder_attention_mask": joined["attention_mask"][:, :-1],
+            "labels": joined["labels"][:, 1:],
         }
     return batch
-
-
-def _prompt_sequences(examples: list[dict], tokenizer: Any) -> dict[str, torch.Tensor]:
-    """Join each prompt and its output into one right-padded sequence, for decoder_only mode.
-
-    Returns ``input_ids`` (prompt + target + [EOS]), ``attention_mask`` and ``labels``
-    (the target and [EOS] tokens at their own positions, -100 on the prompt and padding),
-    each (N, L). The generator shifts the labels by one position itself.
-    """
-    _, eos, pad = generation_ids(tokenizer)
-    sequences = [[*e["input_ids"], *e["target_ids"], eos] for e in examples]
-    batch = pad_inputs(sequences, pad)
-    labels = torch.full_like(batch["input_ids"], -100)
-    for row, (example, sequence) in enumerate(zip(examples, sequences)):
-        start = len(example["input_ids"])
-        labels[row, start : len(sequence)] = torch.tensor(sequence[start:])
-    return {**batch, "labels": labels}
 
 
 def _flat_config(cfg: DictConfig) -> dict[str, Any]:

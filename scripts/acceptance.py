@@ -59,6 +59,14 @@ CHECKS = {
         max_minutes=20,
         falling_loss=("chnsenticorp", "tatoeba_zh_en"),
     ),
+    # The small encoder plus SmolLM2 (text_to_text mode, prefix and prompt, LoRA).
+    "smollm2_text_to_text": Check(
+        ["task=chnsenticorp+tatoeba_zh_en", "+experiment=smollm2_text_to_text_cpu"],
+        minimums={("chnsenticorp", "accuracy"): 0.7},
+        reported=[("tatoeba_zh_en", "bleu"), ("tatoeba_zh_en", "chrf")],
+        max_minutes=20,
+        falling_loss=("chnsenticorp", "tatoeba_zh_en"),
+    ),
 }
 
 

@@ -17,6 +17,7 @@ import torch
 from hydra import compose, initialize_config_dir
 from safetensors.torch import load_file
 from transformers import (
+    AutoModelForQuestionAnswering,
     AutoModelForSequenceClassification,
     AutoTokenizer,
     DistilBertConfig,
@@ -28,6 +29,7 @@ from llmagentos import LLMAgentOS
 from llmagentos.errors import ExportError
 from llmagentos.export import DECODER_TOKENIZER_FOLDER, export_task, main as export_main
 from llmagentos.model import MultiTaskModel, model_spec
+from llmagentos.qa import encode_windows
 from llmagentos.tokenizer import load_tokenizer, pad_inputs
 from llmagentos.train import CONFIG_DIR, train
 from tests.conftest import save_tiny_bert, save_tiny_gpt2, tiny_overrides
@@ -184,6 +186,36 @@ def test_translation_logits_and_greedy_match(model, exported):
     assert generation["max_new_tokens"] == 8  # the task's generation settings
 
     assert_translation_matches(model.model, "translation", folder)
+
+
+def test_span_head_exports_as_question_answering(compose_config, tmp_path):
+    train(compose_config(tiny_overrides(["qa"], "task.qa.max_length=48", "task.qa.stride=16", *QUICK)), tmp_path / "run")
+    model = LLMAgentOS.from_pretrained(tmp_path / "run")
+
+    folder = export_task(model, "问答", tmp_path / "qa")
+
+    exported = AutoModelForQuestionAnswering.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert type(exported).__name__ == "BertForQuestionAnswering"
+    question, context = "高静敏毕业于哪所大学？", "高静敏毕业于四川大学，后来成为一名飞行员。" * 6
+    # The windows a transformers user cuts, as the question-answering pipeline does.
+    windows = tokenizer(
+        question, context, truncation="only_second", stride=16, return_overflowing_tokens=True,
+        padding=True, return_tensors="pt",
+    )
+    ours = encode_windows(model.model.tokenizer, [question], [context], 48, 16)
+    assert len(ours["input_ids"]) > 1  # the context spans several windows
+    assert [row[:length] for row, length in zip(windows["input_ids"].tolist(), ours["length"])] == ours["input_ids"]
+    batch = pad_inputs(ours["input_ids"], model.model.tokenizer.pad_token_id)
+    with torch.no_grad():
+        hidden = model.model.encoder(batch["input_ids"], batch["attention_mask"])
+        start, end = model.model.router.decoder("qa").logits(hidden, batch["attention_mask"])
+        # Segment 1 for every token: the exported model ignores segments, as LLMAgentOS does.
+        output = exported(input_ids=windows["input_ids"], attention_mask=windows["attention_mask"],
+                          token_type_ids=torch.ones_like(windows["input_ids"]))
+    real = batch["attention_mask"].bool()
+    torch.testing.assert_close(output.start_logits[real], start[real], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(output.end_logits[real], end[real], atol=1e-5, rtol=1e-5)
 
 
 def test_export_command_resolves_alias(run_dir, tmp_path, capsys):
@@ -369,10 +401,13 @@ def distilbert_folder(tmp_path):
             id="lstm encoder and cls pooling",
         ),
         pytest.param(
-            tiny_overrides(["qa"], "task.qa.max_length=48", "task.qa.stride=16"), "问答",
-            ["task 'qa' cannot be exported", "task.qa.decoder.type=span (qa task) has no exported form",
-             "python -m llmagentos.predict"],
-            id="span head",
+            tiny_overrides(["qa"], "task.qa.max_length=48", "task.qa.stride=16", "router=text_to_text",
+                           "router.decoder.hidden_size=32", "router.decoder.num_layers=1",
+                           "router.decoder.num_heads=2", "router.decoder.intermediate_size=64",
+                           "task.qa.max_target_length=16", "task.qa.generation.max_new_tokens=8"),
+            "问答",
+            ["task 'qa' cannot be exported", "router.mode=text_to_text trains one generator"],
+            id="generative qa",
         ),
         pytest.param(
             tiny_overrides(BOTH, "router=text_to_text", "router.decoder.hidden_size=32",

@@ -257,6 +257,71 @@ def test_prefix_candidate_scores_match_loss(tiny_llama):
             torch.testing.assert_close(scores[i, j], -loss * (len(candidate) + 1))
 
 
+@pytest.mark.parametrize("bridge", ["prefix", "cross_attention"])
+def test_prompt_reading_generator_scores_and_decodes_like_training(tiny_llama, bridge):
+    """A generator with reads_prompt: label scores equal minus the training loss, and
+    left-padded batched decoding equals decoding each prompt alone."""
+    from llmagentos.decoder import Generator
+    from llmagentos.tokenizer import join_prompts
+
+    if bridge == "prefix":
+        cfg = {"pretrained": str(tiny_llama)}
+        bos, eos, pad = 1, 2, 0
+    else:  # a GPT-2 built from sizes, which has cross-attention
+        cfg = {"hidden_size": 16, "num_layers": 1, "num_heads": 2, "intermediate_size": 32,
+               "dropout": 0.0, "max_positions": 64, "architecture": "gpt2"}
+        bos, eos, pad = 1, 2, 0
+    cfg = OmegaConf.create({"type": "generator", "bridge": bridge, "reads_prompt": True, **cfg})
+    torch.manual_seed(0)
+    generator = Generator(cfg, 16, 300, bos, eos, pad).eval()
+    hidden = torch.randn(2, 5, 16)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    prompts = [[5, 6, 7, 8], [9, 10]]
+    prompt_ids = torch.tensor([[5, 6, 7, 8], [9, 10, pad, pad]])
+    prompt_mask = (torch.arange(4) < torch.tensor([[4], [2]])).long()
+    candidates = [[11, 12], [13]]
+
+    scores = generator.score_candidates(hidden, mask, candidates, prompt_ids=prompt_ids, prompt_mask=prompt_mask)
+
+    for i in range(2):
+        for j, candidate in enumerate(candidates):
+            joined = join_prompts([prompts[i]], [candidate], eos, pad)
+            loss = generator.loss(
+                hidden[i : i + 1], mask[i : i + 1], joined["input_ids"][:, :-1],
+                joined["attention_mask"][:, :-1], joined["labels"][:, 1:],
+            )
+            torch.testing.assert_close(scores[i, j], -loss * (len(candidate) + 1))
+    for beams in (1, 3):
+        batched = generator.predict(
+            hidden, mask, num_beams=beams, max_new_tokens=5, prompt_ids=prompt_ids, prompt_mask=prompt_mask
+        )
+        alone = [
+            generator.predict(
+                hidden[i : i + 1, : int(mask[i].sum())], mask[i : i + 1, : int(mask[i].sum())],
+                num_beams=beams, max_new_tokens=5, prompt_ids=torch.tensor([prompts[i]]),
+                prompt_mask=torch.ones(1, len(prompts[i]), dtype=torch.long),
+            )[0]
+            for i in range(2)
+        ]
+        assert batched == alone
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["router=decoder_only", "router.decoder.reads_prompt=true"],
+         "router.decoder.reads_prompt=true: in decoder_only mode the generator always reads the prompt"),
+        (["task.translation.decoder.reads_prompt=true"],
+         "task.translation.decoder.reads_prompt=true: only router.mode=text_to_text renders prompts"),
+    ],
+)
+def test_reads_prompt_only_in_text_to_text(compose_config, overrides, message):
+    with pytest.raises(ConfigError) as err:
+        validate_config(compose_config(["task=classification+translation", *overrides]))
+
+    assert message in str(err.value)
+
+
 def prompt_mode_overrides(folder, mode: str, *extra: str) -> list[str]:
     """Tiny run of both shipped tasks with the LLaMA as the shared generator of `mode`."""
     return tiny_overrides(
@@ -268,15 +333,27 @@ def prompt_mode_overrides(folder, mode: str, *extra: str) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("mode", ["decoder_only", "text_to_text"])
-def test_pretrained_shared_generator(compose_config, tiny_llama, tmp_path, mode):
+@pytest.mark.parametrize(
+    "mode, extra",
+    [
+        ("decoder_only", []),
+        ("text_to_text", []),
+        # Prefix, prompt and output must fit the LLaMA's 256 positions.
+        ("text_to_text", ["router.decoder.reads_prompt=true", "task.translation.max_length=64",
+                          "task.classification.max_length=64", "task.translation.generation.max_new_tokens=32",
+                          "task.translation.max_target_length=32"]),
+    ],
+    ids=["decoder_only", "text_to_text", "reads_prompt"],
+)
+def test_pretrained_shared_generator(compose_config, tiny_llama, tmp_path, mode, extra):
+    from llmagentos import LLMAgentOS
     from llmagentos.tokenizer import load_tokenizer
 
     checkpoint = tmp_path / "checkpoint"  # removed before reloading: the run folder must suffice
     shutil.copytree(tiny_llama, checkpoint)
     run = tmp_path / "run"
 
-    final = train(compose_config(prompt_mode_overrides(checkpoint, mode)), run)
+    final = train(compose_config(prompt_mode_overrides(checkpoint, mode, *extra)), run)
 
     records = read_metrics(run)
     for task in ("classification", "translation"):
@@ -307,6 +384,16 @@ def test_pretrained_shared_generator(compose_config, tiny_llama, tmp_path, mode)
     predicted = model.decode("classification", model.predict_batch("classification", **inputs))
     accuracy = sum(p == row["label"] for p, row in zip(predicted, rows)) / len(rows)
     assert accuracy == pytest.approx(final["classification"]["accuracy"])
+    assert ("generator_ids" in inputs) == model.reads_prompt == bool(extra)
+
+    # The inference API renders both prompts itself and agrees with the batch above.
+    agent = LLMAgentOS.from_pretrained(run)
+    assert agent.predict("classification", [row["text"] for row in rows]) == predicted
+    sources = ["我的朋友昨天做了晚饭。", "今天天气很好。"]
+    expected = model.decode("translation", model.predict_batch(
+        "translation", **model.prompt_inputs("translation", sources), max_new_tokens=6
+    ))
+    assert agent.predict("translation", sources, max_new_tokens=6) == expected
 
 
 def test_cross_attention_rejected_on_load(tiny_llama):

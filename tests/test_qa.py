@@ -440,11 +440,15 @@ def test_qa_loss_falls_on_fixed_seed(compose_config, tmp_path):
 # -- generative question answering in the prompt modes ------------------------------------
 
 
-@pytest.mark.parametrize("mode", ["text_to_text", "decoder_only"])
-def test_generative_qa_run_scores_and_predicts(compose_config, tmp_path, caplog, mode):
+@pytest.mark.parametrize(
+    "mode, extra",
+    [("text_to_text", []), ("text_to_text", ["router.decoder.reads_prompt=true"]), ("decoder_only", [])],
+    ids=["text_to_text", "reads_prompt", "decoder_only"],
+)
+def test_generative_qa_run_scores_and_predicts(compose_config, tmp_path, caplog, mode, extra):
     caplog.set_level("INFO", logger="llmagentos.trainer")
     overrides = [
-        "task=qa", f"router={mode}", *TINY_ENCODER, *TINY_RUN,
+        "task=qa", f"router={mode}", *extra, *TINY_ENCODER, *TINY_RUN,
         "router.decoder.hidden_size=32", "router.decoder.num_layers=1", "router.decoder.num_heads=2",
         "router.decoder.intermediate_size=64", "router.decoder.max_positions=200",
         "task.qa.max_length=64", "task.qa.max_target_length=16", "task.qa.generation.max_new_tokens=8",
