@@ -157,7 +157,11 @@ class LLMAgentOS:
         if spec["type"] == "qa" and self.model.text_to_text:
             # Each prompt must keep some of its context; the error names the question.
             prompt = spec["prompt"]
-            prompt_overheads(self.model.tokenizer, prompt["template"], prompt["task"], items, spec["max_length"])
+            readers = [self.model.tokenizer]
+            if self.model.reads_prompt:  # the generator cuts its own copy of the prompt
+                readers.append(self.model.target_tokenizer(name))
+            for reader in readers:
+                prompt_overheads(reader, prompt["template"], prompt["task"], items, spec["max_length"])
         elif spec["type"] == "qa":
             check_question_room(
                 self.model.tokenizer, [item["question"] for item in items], spec["max_length"], spec["stride"]
@@ -171,6 +175,12 @@ class LLMAgentOS:
             if max_new_tokens is not None:
                 _check_count("max_new_tokens", max_new_tokens)
                 limit = self._new_token_limit(name)
+                if limit < 1:  # saved before the position check at training start existed
+                    raise ValueError(
+                        f"the decoder of task {name!r} has no positions left to generate into: "
+                        f"its prompt or prefix of max_length={spec['max_length']} tokens fills them. "
+                        f"Retrain with a lower task.{name}.max_length."
+                    )
                 if max_new_tokens > limit:
                     raise ValueError(
                         f"max_new_tokens={max_new_tokens} exceeds the {limit} tokens that the "

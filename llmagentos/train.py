@@ -119,9 +119,32 @@ def _unknown_task_in_list(argv: list[str]) -> str | None:
     return None
 
 
+def _resume_overrides(argv: list[str]) -> list[str]:
+    """Mark the plain key overrides of a ``resume=`` command as ``++key=value``.
+
+    Hydra checks every override against the default composition, which a resumed run
+    then discards for its saved config. A key that only the run's own groups have (such
+    as ``router.label_scoring`` of a text_to_text run) would fail that check. Forced, it
+    reaches :func:`_resumed_config`, which applies it to the saved config, where
+    validation still rejects an unknown key. Group overrides are left for
+    :func:`_resumed_config` to reject.
+    """
+    if not any(arg.startswith("resume=") for arg in argv):
+        return argv
+    marked = []
+    for arg in argv:
+        key = arg.partition("=")[0]
+        plain = "=" in arg and not arg.startswith(("-", "+", "~")) and "@" not in key
+        if plain and key not in ("resume", *CONFIG_GROUPS) and not key.startswith("hydra."):
+            arg = f"++{arg}"
+        marked.append(arg)
+    return marked
+
+
 if __name__ == "__main__":
     problem = _unknown_task_in_list(sys.argv[1:])
     if problem is not None:
         print(problem, file=sys.stderr)
         sys.exit(1)
+    sys.argv[1:] = _resume_overrides(sys.argv[1:])
     main()

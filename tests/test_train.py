@@ -105,6 +105,60 @@ def test_resume_rejects_group_change(compose_config, tmp_path):
         train(compose_config([*overrides, f"resume={tmp_path}"]), tmp_path, ["encoder=lstm"])
 
 
+def test_resume_overrides_forced_past_default_composition():
+    from llmagentos.train import _resume_overrides
+
+    argv = ["resume=outputs/run", "router.label_scoring=mean", "+seed=3", "encoder=lstm",
+            "decoder@task.t.decoder=span", "hydra.run.dir=x", "--cfg", "job"]
+
+    assert _resume_overrides(argv) == [
+        "resume=outputs/run", "++router.label_scoring=mean", "+seed=3", "encoder=lstm",
+        "decoder@task.t.decoder=span", "hydra.run.dir=x", "--cfg", "job",
+    ]
+    assert _resume_overrides(["task=classification", "trainer.max_steps=3"]) == [
+        "task=classification", "trainer.max_steps=3",
+    ]
+
+
+def test_resume_applies_key_of_prompt_mode(tmp_path):
+    """`resume=<run> router.label_scoring=mean` on the command line, which the default
+    (per_task) composition lacks, reaches the saved config of a text_to_text run."""
+    import subprocess
+    import sys
+
+    overrides = tiny_overrides(
+        ["classification"], "router=text_to_text", "router.decoder.hidden_size=32",
+        "router.decoder.num_layers=1", "router.decoder.num_heads=2", "router.decoder.intermediate_size=64",
+        "trainer.max_steps=2", "trainer.stop_after_steps=1", "trainer.checkpoint_every=1",
+        "trainer.eval_every=1000",
+    )
+    command = [
+        sys.executable, "-m", "llmagentos.train", *overrides, f"output_dir={tmp_path}",
+        f"hydra.run.dir={tmp_path / 'hydra'}",
+    ]
+    first = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "llmagentos.train", f"resume={tmp_path}", "router.label_scoring=mean",
+         f"hydra.run.dir={tmp_path / 'hydra2'}"],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    saved = (tmp_path / "config.yaml").read_text()
+    assert "label_scoring: mean" in saved
+    assert (tmp_path / "config.before_step_1.yaml").is_file()
+
+    mistyped = subprocess.run(
+        [sys.executable, "-m", "llmagentos.train", f"resume={tmp_path}", "router.label_scorin=mean",
+         f"hydra.run.dir={tmp_path / 'hydra3'}"],
+        cwd=REPO, capture_output=True, text=True,
+    )
+    assert mistyped.returncode == 1
+    assert "router.label_scorin" in mistyped.stderr
+    assert "Traceback" not in mistyped.stderr
+
+
 def test_resume_of_finished_run_does_nothing(compose_config, tmp_path):
     overrides = tiny_overrides(["classification"], "trainer.max_steps=2", "trainer.checkpoint_every=2")
     final = train(compose_config(overrides), tmp_path)
