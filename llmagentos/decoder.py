@@ -261,11 +261,20 @@ class Generator(nn.Module):
             Scores (N, K), float32.
         """
         n, k = hidden.size(0), len(candidates)
-        # Row i * K + j pairs example i with candidate j: (N * K, L) against (N * K, T, H).
-        if self.reads_prompt:
-            prompts = [row[:length] for row, length in zip(prompt_ids.tolist(), prompt_mask.sum(dim=1).tolist())]
-        else:
-            prompts = [[self.bos_token_id]] * n
+        if not self.reads_prompt:
+            prompt_ids = torch.full((n, 1), self.bos_token_id, device=hidden.device)
+            prompt_mask = torch.ones_like(prompt_ids)
+        if self.prefix:
+            # [prefix; prompt], left-padded, is read once for all K candidates.
+            start, start_mask = _pad_left(prompt_ids, prompt_mask, self.pad_token_id)
+            prompt = self._prefixed_inputs(hidden, mask, start, start_mask)
+            return _score_after_prompt(
+                self.model, prompt, candidates, self.eos_token_id, self.pad_token_id, length_normalize
+            )
+
+        # Cross-attention: row i * K + j pairs example i with candidate j, (N * K, L) against
+        # (N * K, T, H), each sequence read in full.
+        prompts = [row[:length] for row, length in zip(prompt_ids.tolist(), prompt_mask.sum(dim=1).tolist())]
         joined = join_prompts(
             [prompt for prompt in prompts for _ in candidates], candidates * n, self.eos_token_id, self.pad_token_id
         )
@@ -354,48 +363,69 @@ class DecoderOnlyGenerator(nn.Module):
         Returns:
             Scores (N, K), float32.
         """
-        n, k = input_ids.size(0), len(candidates)
-        # Each prompt is read once, left-padded so that all prompts end at the last
-        # position. Its logits there score every candidate's first token, and its cache,
-        # repeated K times, serves the candidates' remaining tokens in one more pass.
         prompt_ids, prompt_mask = _pad_left(input_ids, attention_mask, self.pad_token_id)
-        prompt = self.model(
-            input_ids=prompt_ids,
-            attention_mask=prompt_mask,
-            position_ids=(prompt_mask.cumsum(dim=1) - 1).clamp(min=0),
-            use_cache=True,
-            logits_to_keep=1,
-        )
-        first_log_probs = prompt.logits[:, -1].float().log_softmax(dim=-1)  # (N, V)
+        prompt = {
+            "input_ids": prompt_ids,
+            "attention_mask": prompt_mask,
+            "position_ids": (prompt_mask.cumsum(dim=1) - 1).clamp(min=0),
+        }
+        return _score_after_prompt(self.model, prompt, candidates, self.eos_token_id, self.pad_token_id, length_normalize)
 
-        # Candidate j + [EOS] is the output: its first token is scored above, and the
-        # candidate's own tokens are the inputs that predict the rest (labels).
-        outputs = [[*candidate, self.eos_token_id] for candidate in candidates]
-        first_tokens = torch.tensor([output[0] for output in outputs], device=input_ids.device)
-        scores = first_log_probs[:, first_tokens].reshape(n * k)  # row i * K + j: prompt i, candidate j
-        longest = max(len(candidate) for candidate in candidates)
-        if longest > 0:
-            tokens = torch.full((k, longest), self.pad_token_id, dtype=torch.long)
-            labels = torch.full((k, longest), -100, dtype=torch.long)
-            for row, output in enumerate(outputs):
-                tokens[row, : len(output) - 1] = torch.tensor(output[:-1])
-                labels[row, : len(output) - 1] = torch.tensor(output[1:])
-            tokens, labels = tokens.repeat(n, 1).to(input_ids.device), labels.repeat(n, 1).to(input_ids.device)
-            cache = prompt.cache
-            cache.batch_repeat_interleave(k)
-            prompt_lengths = attention_mask.sum(dim=1).repeat_interleave(k)  # (N * K,)
-            logits = self.model(
-                input_ids=tokens,
-                attention_mask=torch.cat(
-                    [prompt_mask.repeat_interleave(k, dim=0), (labels != -100).long()], dim=1
-                ),
-                position_ids=prompt_lengths[:, None] + torch.arange(longest, device=tokens.device),
-                cache=cache,
-            ).logits  # (N * K, longest, V)
-            scores = scores + _label_log_probs(logits, labels, length_normalize=False)
-        if length_normalize:
-            scores = scores / torch.tensor([len(output) for output in outputs], device=scores.device).repeat(n)
-        return scores.view(n, k)
+
+@torch.no_grad()
+def _score_after_prompt(
+    model: nn.Module, prompt: dict[str, torch.Tensor], candidates: list[list[int]], eos_id: int,
+    pad_id: int, length_normalize: bool,
+) -> torch.Tensor:
+    """Score log p(candidate + [EOS] | prompt) for N prompts and K candidates, reading each
+    prompt once.
+
+    Args:
+        model: a causal LM.
+        prompt: its inputs for the N prompts (``input_ids`` or ``inputs_embeds``,
+            ``attention_mask`` (N, T) and ``position_ids``), left-padded so that every
+            prompt ends at the last position.
+        candidates: K token-id sequences without EOS.
+        length_normalize: divide each sum by its token count (EOS included).
+
+    Returns:
+        Scores (N, K), float32.
+    """
+    prompt_mask = prompt["attention_mask"]
+    n, k = prompt_mask.size(0), len(candidates)
+    device = prompt_mask.device
+    # The logits at the prompt's last position score every candidate's first token, and
+    # the prompt's cache, repeated K times, serves the candidates' remaining tokens in
+    # one more pass.
+    output = model(**prompt, use_cache=True, logits_to_keep=1)
+    first_log_probs = output.logits[:, -1].float().log_softmax(dim=-1)  # (N, V)
+
+    # Candidate j + [EOS] is the output: its first token is scored above, and the
+    # candidate's own tokens are the inputs that predict the rest (labels).
+    outputs = [[*candidate, eos_id] for candidate in candidates]
+    first_tokens = torch.tensor([output[0] for output in outputs], device=device)
+    scores = first_log_probs[:, first_tokens].reshape(n * k)  # row i * K + j: prompt i, candidate j
+    longest = max(len(candidate) for candidate in candidates)
+    if longest > 0:
+        tokens = torch.full((k, longest), pad_id, dtype=torch.long)
+        labels = torch.full((k, longest), -100, dtype=torch.long)
+        for row, candidate_output in enumerate(outputs):
+            tokens[row, : len(candidate_output) - 1] = torch.tensor(candidate_output[:-1])
+            labels[row, : len(candidate_output) - 1] = torch.tensor(candidate_output[1:])
+        tokens, labels = tokens.repeat(n, 1).to(device), labels.repeat(n, 1).to(device)
+        cache = output.cache
+        cache.batch_repeat_interleave(k)
+        prompt_lengths = prompt_mask.sum(dim=1).repeat_interleave(k)  # (N * K,) real positions
+        logits = model(
+            input_ids=tokens,
+            attention_mask=torch.cat([prompt_mask.repeat_interleave(k, dim=0), (labels != -100).long()], dim=1),
+            position_ids=prompt_lengths[:, None] + torch.arange(longest, device=device),
+            cache=cache,
+        ).logits  # (N * K, longest, V)
+        scores = scores + _label_log_probs(logits, labels, length_normalize=False)
+    if length_normalize:
+        scores = scores / torch.tensor([len(output) for output in outputs], device=device).repeat(n)
+    return scores.view(n, k)
 
 
 def _label_log_probs(logits: torch.Tensor, labels: torch.Tensor, length_normalize: bool) -> torch.Tensor:
