@@ -95,7 +95,7 @@ class GeneratorDecoderConfig:
     # decoder width, are prepended to the input embeddings, which works for any causal LM.
     bridge: Literal["cross_attention", "prefix"] = "cross_attention"
     # router.mode=text_to_text only: the generator also reads the rendered prompt, in its
-    # own vocabulary, before writing the output. A pretrained LLM then sees the task's
+    # own vocabulary, before writing the output. A pretrained LLM then reads the task's
     # words as well as the encoder states, instead of those states alone.
     reads_prompt: bool = False
     # Hub name or folder; None builds from the sizes below. A folder inside an installed
@@ -334,7 +334,8 @@ def validate_config(cfg: DictConfig) -> None:
         for name, task in tasks.items():
             _check_task(str(name), task, problems)
         _check_templates(cfg.get("router"), tasks, problems)
-        if not problems:
+        # The size checks read these sections' values, so they run once those are valid.
+        if not any(problem.startswith(("encoder", "task", "router", "data")) for problem in problems):
             _check_sizes(cfg, problems)
 
     for tracker in cfg.logger.get("trackers") or []:
@@ -557,6 +558,12 @@ def _check_router(router: Any, problems: list[str]) -> None:
         return  # _check_node has reported the wrong type
     mode = router.get("mode")
     if mode not in PROMPT_MODES:
+        if router.get("decoder") is not None:
+            problems.append(
+                f"router.decoder: router.mode={mode} has no shared decoder, since each task has "
+                "its own (task.<name>.decoder). Remove the router.decoder keys, or choose "
+                "router=text_to_text or router=decoder_only."
+            )
         return
     decoder = router.get("decoder")
     if not isinstance(decoder, DictConfig):
@@ -885,5 +892,11 @@ def package_path(package: str = "", *parts: str) -> str:
     return str(folder)
 
 
+def if_null(value: Any, default: Any) -> Any:
+    """Return `default` where `value` is null (None), else `value`: ``${if_null:${key},default}``."""
+    return default if value is None else value
+
+
 register_schema_defaults()
 OmegaConf.register_new_resolver("package_path", package_path, replace=True)
+OmegaConf.register_new_resolver("if_null", if_null, replace=True)

@@ -118,7 +118,7 @@ def load_raw_task(
     if held_out:
         out["train"], out["validation"] = hold_out_validation(
             out["train"], GROUP_COLUMNS[task.type], source.validation_fraction,
-            source.validation_seed, where=f"task.{name}.data.train ({files['train']})",
+            source.validation_seed, where=split_source(name, task, "train", data_root),
         )
         out = _limit_rows(out, source)
         log.info(
@@ -126,6 +126,18 @@ def load_raw_task(
             f"file (validation_fraction={source.validation_fraction}, seed {source.validation_seed})"
         )
     return datasets.DatasetDict(out), labels
+
+
+def split_source(name: str, task: DictConfig, split: str, data_root: Path) -> str:
+    """Name where a split's rows come from: its config key and file (or hub dataset).
+
+    A validation split held out of the training file names that file.
+    """
+    source = task.data
+    key = split if source.get(split) else "train"
+    if source.format == "hub":
+        return f"task.{name}.data.{key}={source.path}[{source[key]}]"
+    return f"task.{name}.data.{key} ({(data_root / source[key]).resolve()})"
 
 
 def _local_file(name: str, split: str, value: str, data_root: Path) -> Path:
@@ -423,6 +435,7 @@ def _labels_in(task: DictConfig, raw_train: datasets.Dataset) -> list[str]:
 def tokenize_split(
     dataset: datasets.Dataset, task: DictConfig, tokenizer: Any, desc: str,
     target_tokenizer: Any = None, prompt: TaskPrompt | None = None, reads_prompt: bool = False,
+    where: str | None = None,
 ) -> datasets.Dataset:
     """Add ``input_ids`` and ``length`` (and ``target_ids`` for translation).
 
@@ -437,8 +450,14 @@ def tokenize_split(
     context to max_length lost the answer from either prompt. Without a prompt, question answering is cut
     into windows for a span head (see :func:`_tokenize_qa`). The result is cached under a
     fingerprint of the split, the tokenizers' vocabularies, the prompt and the length
-    limits, so an unchanged run reads it back instead of re-tokenizing.
+    limits, so an unchanged run reads it back instead of re-tokenizing. `desc` labels
+    the progress, and `where` (the config key and file of the split) starts error
+    messages, `desc` where it is None.
+
+    Raises:
+        DataError: for a question that leaves no room for its context.
     """
+    where = where or desc
     target_tokenizer = target_tokenizer or tokenizer
     settings = json.dumps(
         [dataset._fingerprint, _tokenizer_digest(tokenizer), _tokenizer_digest(target_tokenizer),
@@ -447,7 +466,7 @@ def tokenize_split(
     )
     fingerprint = hashlib.sha256(settings.encode()).hexdigest()[:32]
     if task.type == "qa" and prompt is None:
-        return _tokenize_qa(dataset, task, tokenizer, desc, fingerprint)
+        return _tokenize_qa(dataset, task, tokenizer, desc, fingerprint, where)
 
     def encode(batch: dict[str, list]) -> dict[str, list]:
         out = {}
@@ -468,9 +487,16 @@ def tokenize_split(
             )
             out["target_ids"] = targets["input_ids"]
             if task.type == "qa":
+                # A cut context is a prefix of the context, so the answer survives the cut
+                # when the context up to the answer's end is in the prompt. Looking for the
+                # answer text alone would also find it in the question or the template.
+                kept_until = [
+                    context[: answers["answer_start"][0] + len(answers["text"][0])]
+                    for context, answers in zip(batch["context"], batch["answers"])
+                ]
                 prompt_sets = [texts, generator_texts] if reads_prompt else [texts]
                 out["answer_in_prompt"] = [
-                    all(answer in prompts[row] for prompts in prompt_sets) for row, answer in enumerate(outputs)
+                    all(kept in prompts[row] for prompts in prompt_sets) for row, kept in enumerate(kept_until)
                 ]
         return out
 
@@ -481,13 +507,13 @@ def tokenize_split(
                 reader, prompt.template, prompt.task, prompt_inputs(task.type, batch), task.max_length
             )
         except QuestionTooLong as err:
-            raise DataError(f"{desc}: question id {batch['id'][err.index]!r}: {err}") from None
+            raise DataError(f"{where}: question id {batch['id'][err.index]!r}: {err}") from None
 
     return dataset.map(encode, batched=True, new_fingerprint=fingerprint, desc=desc)
 
 
 def _tokenize_qa(
-    dataset: datasets.Dataset, task: DictConfig, tokenizer: Any, desc: str, fingerprint: str
+    dataset: datasets.Dataset, task: DictConfig, tokenizer: Any, desc: str, fingerprint: str, where: str,
 ) -> datasets.Dataset:
     """Cut every example into windows (see llmagentos.qa), one row per window.
 
@@ -503,7 +529,7 @@ def _tokenize_qa(
                 answer_texts=[answers["text"][0] for answers in batch["answers"]],
             )
         except QuestionTooLong as err:
-            raise DataError(f"{desc}: question id {batch['id'][err.index]!r}: {err}") from None
+            raise DataError(f"{where}: question id {batch['id'][err.index]!r}: {err}") from None
         windows["example_index"] = [indices[i] for i in windows["example_index"]]
         return windows
 

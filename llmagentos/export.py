@@ -112,8 +112,8 @@ def check_exportable(model: MultiTaskModel, task: str) -> None:
     if model.text_to_text:
         _reject(task, [
             f"router.mode={model.spec['mode']} trains one generator that reads a prompt for every "
-            "task, and no transformers model class renders that prompt or ranks label names. "
-            "Retrain with router.mode=per_task (the default), or predict with LLMAgentOS."
+            "task, and no transformers model class renders that prompt. Retrain with router=task "
+            "(router.mode=per_task, the default), or predict with LLMAgentOS."
         ])
     problems = []
     if not isinstance(model.encoder, TransformerEncoder):

@@ -63,6 +63,7 @@ def _resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:
     cfg = OmegaConf.load(saved)
     # A stop_after_steps that ended the earlier invocation would end this one at once.
     cfg.trainer.stop_after_steps = None
+    before = {key: OmegaConf.select(cfg, key) for key in _input_keys(cfg)}
     for override in OverridesParser.create().parse_overrides(overrides):
         key = override.key_or_group
         if key == "resume":
@@ -74,8 +75,22 @@ def _resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:
                 "new run."
             )
         OmegaConf.update(cfg, key, override.value(), merge=True)
+    for key, value in before.items():
+        if OmegaConf.select(cfg, key) != value:
+            raise ConfigError(
+                f"resume: {key}={OmegaConf.select(cfg, key)!r} changes how the model reads its "
+                f"inputs, which the checkpoint was trained with {key}={value!r}. Start a new run "
+                "to change it."
+            )
     cfg.resume = str(run_dir)
     return cfg
+
+
+def _input_keys(cfg: DictConfig) -> list[str]:
+    """Keys that set what the model reads: a checkpoint may fit after a change of these,
+    but it was trained on other inputs."""
+    keys = ["router.mode", "router.prompt_template", "router.decoder.reads_prompt"]
+    return keys + [f"task.{name}.prompt_template" for name in cfg.get("task", {})]
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")

@@ -42,6 +42,7 @@ from llmagentos.data import (
     output_texts,
     prompt_inputs,
     resolve_data_root,
+    split_source,
     task_prompt,
     tokenize_split,
 )
@@ -120,7 +121,7 @@ class Trainer:
         if existing:
             raise RunFolderError(
                 f"{self.run_dir} already contains {', '.join(existing)}. Continue that run with "
-                f"resume={self.run_dir}, or choose another folder with hydra.run.dir=<folder>."
+                f"resume={self.run_dir}, or choose another folder with output_dir=<folder>."
             )
         self.started = time.perf_counter()
         self.state = TrainState()
@@ -664,6 +665,7 @@ def prepare_data(cfg: DictConfig, run_dir: Path, accelerator: Accelerator) -> tu
                 split: tokenize_split(
                     dataset, task, tokenizer, desc=f"Tokenizing {name}/{split}",
                     target_tokenizer=target_tokenizer, prompt=prompt, reads_prompt=reads_prompt,
+                    where=split_source(name, task, split, data_root),
                 )
                 for split, dataset in splits.items()
             }

@@ -159,3 +159,24 @@ def test_pretrained_encoder_preset_brings_a_fine_tuning_rate(compose_config):
     assert cfg.optimizer.lr == 5e-5
     assert cfg.task.sst2.labels == ["negative", "positive"]
     assert compose_config(["task=sst2", "encoder=minilm", "optimizer.lr=1e-4"]).optimizer.lr == 1e-4
+
+
+def test_output_dir_is_hydra_run_folder():
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        chosen = compose(config_name="train", overrides=["output_dir=/tmp/runs/a"], return_hydra_config=True)
+        default = compose(config_name="train", return_hydra_config=True)
+
+    assert chosen.hydra.run.dir == "/tmp/runs/a"
+    assert default.hydra.run.dir.startswith("outputs/")
+
+
+def test_size_problems_listed_with_other_sections(compose_config):
+    cfg = compose_config(["router=text_to_text", "router.decoder.num_heads=3", "trainer.max_steps=0"])
+
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+
+    assert "trainer.max_steps" in str(err.value)
+    assert "router.decoder.hidden_size=256 is not divisible by router.decoder.num_heads=3" in str(err.value)

@@ -415,7 +415,7 @@ def distilbert_folder(tmp_path):
                            "router.decoder.intermediate_size=64"),
             "机器翻译",
             ["task 'translation' cannot be exported", "router.mode=text_to_text trains one generator",
-             "Retrain with router.mode=per_task"],
+             "Retrain with router=task (router.mode=per_task, the default)"],
             id="text_to_text",
         ),
         pytest.param(

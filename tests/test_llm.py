@@ -313,6 +313,7 @@ def test_prompt_reading_generator_scores_and_decodes_like_training(tiny_llama, b
          "router.decoder.reads_prompt=true: in decoder_only mode the generator always reads the prompt"),
         (["task.translation.decoder.reads_prompt=true"],
          "task.translation.decoder.reads_prompt=true: only router.mode=text_to_text renders prompts"),
+        (["+router.decoder.reads_prompt=true"], "router.decoder: router.mode=per_task has no shared decoder"),
     ],
 )
 def test_reads_prompt_only_in_text_to_text(compose_config, overrides, message):

@@ -473,6 +473,53 @@ def test_generative_qa_run_scores_and_predicts(compose_config, tmp_path, caplog,
         api.predict("qa", {"question": "高静敏毕业于哪所大学？" * 8, "context": "四川大学。"})
 
 
+@pytest.mark.parametrize("reads_prompt", [False, True])
+def test_answer_cut_off_found_only_in_context(tokenizer, reads_prompt):
+    """An answer beyond the cut counts as lost even where the question or the template
+    contain the same words."""
+    import datasets
+
+    from llmagentos.data import TaskPrompt, tokenize_split
+    from llmagentos.prompt import resolve_template
+
+    filler = "The museum opened in spring. " * 8
+    late = filler + CONTEXT + " Its Output was a table."  # every answer lies past the filler
+    rows = [  # (question, context, answer)
+        ("Was Ada born in London?", late, "London"),  # also in the question
+        ("What was its product?", late, "Output"),  # also in the template
+        ("Where was Ada born?", late, "London"),  # nowhere else
+        ("Who was born in London?", CONTEXT + " " + filler, "Ada"),  # at the start: kept
+    ]
+    starts = [context.index(answer, len(filler) if context is late else 0) for _, context, answer in rows]
+    dataset = datasets.Dataset.from_dict({
+        "id": [f"q{row}" for row in range(4)],
+        "question": [question for question, _, _ in rows],
+        "context": [context for _, context, _ in rows],
+        "answers": [{"text": [answer], "answer_start": [start]} for (_, _, answer), start in zip(rows, starts)],
+    })
+    task = OmegaConf.create({"type": "qa", "max_length": 96, "max_target_length": 8, "stride": 16})
+    prompt = TaskPrompt(resolve_template("en", "qa"), "Question Answering")
+
+    tokenized = tokenize_split(dataset, task, tokenizer, "test", prompt=prompt, reads_prompt=reads_prompt)
+
+    assert tokenized["answer_in_prompt"] == [False, False, False, True]
+    assert ("generator_prompt_ids" in tokenized.column_names) == reads_prompt
+
+
+def test_long_question_error_names_file(compose_config, tmp_path):
+    document = squad_document([{"text": "London", "answer_start": CONTEXT.index("London")}])
+    document["data"][0]["paragraphs"][0]["qas"][0]["question"] = "Where was Ada born? " * 30
+    path = write_json(tmp_path / "long.json", document)
+    overrides = ["task=qa", *TINY_ENCODER, *TINY_RUN, f"data_root={tmp_path}", "task.qa.data.train=long.json",
+                 "task.qa.data.validation=long.json", "task.qa.max_length=48", "task.qa.stride=16"]
+
+    with pytest.raises(DataError) as err:
+        train(compose_config(overrides), tmp_path / "run")
+
+    assert f"task.qa.data.train ({path})" in str(err.value)
+    assert "question id 'q1'" in str(err.value)
+
+
 def test_generative_qa_loss_falls(compose_config, tmp_path):
     overrides = [
         "task=qa", "router=text_to_text", *TINY_ENCODER, *TINY_RUN,

@@ -105,7 +105,7 @@ def test_resume_rejects_group_change(compose_config, tmp_path):
         train(compose_config([*overrides, f"resume={tmp_path}"]), tmp_path, ["encoder=lstm"])
 
 
-def test_resume_overrides_forced_past_default_composition():
+def test_resume_overrides_marked_forced():
     from llmagentos.train import _resume_overrides
 
     argv = ["resume=outputs/run", "router.label_scoring=mean", "+seed=3", "encoder=lstm",
@@ -157,6 +157,32 @@ def test_resume_applies_key_of_prompt_mode(tmp_path):
     assert mistyped.returncode == 1
     assert "router.label_scorin" in mistyped.stderr
     assert "Traceback" not in mistyped.stderr
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("router.decoder.reads_prompt=true", "resume: router.decoder.reads_prompt=True changes how the model reads"),
+        ("router.prompt_template=en", "resume: router.prompt_template='en' changes how the model reads"),
+    ],
+)
+def test_resume_rejects_input_change(compose_config, tmp_path, override, message):
+    overrides = tiny_overrides(
+        ["classification"], "router=text_to_text", "router.decoder.hidden_size=32",
+        "router.decoder.num_layers=1", "router.decoder.num_heads=2", "router.decoder.intermediate_size=64",
+        "trainer.max_steps=2", "trainer.stop_after_steps=1", "trainer.checkpoint_every=1",
+    )
+    train(compose_config(overrides), tmp_path)
+    saved = (tmp_path / "config.yaml").read_text()
+
+    from llmagentos.errors import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        train(compose_config([*overrides, f"resume={tmp_path}"]), tmp_path, [override])
+
+    assert message in str(err.value)
+    assert "Start a new run to change it" in str(err.value)
+    assert (tmp_path / "config.yaml").read_text() == saved
 
 
 def test_resume_of_finished_run_does_nothing(compose_config, tmp_path):
