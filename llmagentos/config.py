@@ -11,6 +11,7 @@ problem with its full key, the value given, what is allowed and how to fix it.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import importlib.util
 import inspect
@@ -892,11 +893,21 @@ def package_path(package: str = "", *parts: str) -> str:
     return str(folder)
 
 
-def if_null(value: Any, default: Any) -> Any:
-    """Return `default` where `value` is null (None), else `value`: ``${if_null:${key},default}``."""
-    return default if value is None else value
+def hydra_run_folder(output_dir: str | None, resume: str | None) -> str:
+    """Name the folder of Hydra's own files (``.hydra/``, ``train.log``) for one run.
+
+    That is the run folder itself (`output_dir`), a ``resumed/<date>_<time>`` folder inside
+    a resumed run, so that the run's first ``.hydra/`` stays as it was, or else
+    ``outputs/<date>/<time>``, which also becomes the run folder.
+    """
+    now = datetime.datetime.now()
+    if output_dir:
+        return str(Path(output_dir).expanduser())
+    if resume:
+        return str(Path(resume).expanduser() / "resumed" / f"{now:%Y-%m-%d_%H-%M-%S}")
+    return f"outputs/{now:%Y-%m-%d}/{now:%H-%M-%S}"
 
 
 register_schema_defaults()
 OmegaConf.register_new_resolver("package_path", package_path, replace=True)
-OmegaConf.register_new_resolver("if_null", if_null, replace=True)
+OmegaConf.register_new_resolver("hydra_run_folder", hydra_run_folder, replace=True)

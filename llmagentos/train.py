@@ -27,6 +27,11 @@ from llmagentos.errors import ConfigError, DataError, RunFolderError
 
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
+# Data, resume and output paths are relative to the folder the command starts in.
+CHDIR_ERROR = (
+    "error: hydra.job.chdir=true is not supported: LLMAgentOS resolves relative paths against "
+    "the launch folder. Set output_dir=<folder> to choose the run folder."
+)
 CONFIG_GROUPS = ("task", "encoder", "router", "data", "trainer", "optimizer", "scheduler", "logger")
 
 
@@ -66,7 +71,7 @@ def _resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:
     before = {key: OmegaConf.select(cfg, key) for key in _input_keys(cfg)}
     for override in OverridesParser.create().parse_overrides(overrides):
         key = override.key_or_group
-        if key == "resume":
+        if key == "resume" or key.startswith(("hydra.", "hydra/")):
             continue
         if key in CONFIG_GROUPS or "@" in key or override.package is not None:
             raise ConfigError(
@@ -74,13 +79,24 @@ def _resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:
                 "run. Resume with plain key overrides (e.g. trainer.max_steps=2000), or start a "
                 "new run."
             )
+        if key == "output_dir":
+            raise ConfigError(
+                f"resume: {override.input_line!r}: a resumed run continues in its own folder "
+                f"{run_dir}. Drop output_dir, or copy that folder and resume the copy."
+            )
+        if override.is_delete():  # back to the default, which with_defaults fills in
+            parent, _, leaf = key.rpartition(".")
+            node = OmegaConf.select(cfg, parent) if parent else cfg
+            if isinstance(node, DictConfig) and leaf in node:
+                del node[leaf]
+            continue
         OmegaConf.update(cfg, key, override.value(), merge=True)
     for key, value in before.items():
         if OmegaConf.select(cfg, key) != value:
             raise ConfigError(
-                f"resume: {key}={OmegaConf.select(cfg, key)!r} changes how the model reads its "
-                f"inputs, which the checkpoint was trained with {key}={value!r}. Start a new run "
-                "to change it."
+                f"resume: {key}={_yaml(OmegaConf.select(cfg, key))} changes how the model reads "
+                f"its inputs, which the checkpoint was trained with {key}={_yaml(value)}. Start a "
+                "new run to change it."
             )
     cfg.resume = str(run_dir)
     return cfg
@@ -88,15 +104,26 @@ def _resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:
 
 def _input_keys(cfg: DictConfig) -> list[str]:
     """Keys that set what the model reads: a checkpoint may fit after a change of these,
-    but it was trained on other inputs."""
-    keys = ["router.mode", "router.prompt_template", "router.decoder.reads_prompt"]
+    but it was trained on other inputs (the vocabulary is also fixed once trained)."""
+    keys = [
+        "router.mode", "router.prompt_template", "router.decoder.reads_prompt",
+        "encoder.tokenizer.kind", "encoder.tokenizer.vocab_size", "encoder.tokenizer.min_frequency",
+    ]
     return keys + [f"task.{name}.prompt_template" for name in cfg.get("task", {})]
+
+
+def _yaml(value: Any) -> str:
+    """Write a config value as YAML spells it (null, true), for messages."""
+    return OmegaConf.to_yaml({"v": value}).strip()[3:]
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
-    run_dir = cfg.output_dir or hydra_cfg.runtime.output_dir
+    if hydra_cfg.job.chdir:  # set in a config file rather than on the command line
+        print(CHDIR_ERROR, file=sys.stderr)
+        sys.exit(1)
+    run_dir = Path(cfg.output_dir).expanduser() if cfg.output_dir else hydra_cfg.runtime.output_dir
     try:
         # Unresolved: an override may itself hold an interpolation, such as ${package_path:...}.
         overrides = OmegaConf.to_container(hydra_cfg.overrides.task, resolve=False)
@@ -134,6 +161,52 @@ def _unknown_task_in_list(argv: list[str]) -> str | None:
     return None
 
 
+def _run_folder_problem(argv: list[str]) -> str | None:
+    """Return an error for a run folder argument that is wrong before Hydra writes into it.
+
+    Hydra creates its run folder and writes ``.hydra/`` there before LLMAgentOS reads the
+    config, so an occupied ``output_dir`` or a wrong ``resume`` path is caught here, where
+    it can be (values with ``${...}`` are left to the later checks).
+    """
+    values = {}
+    for arg in argv:
+        if arg.startswith(("resume=", "output_dir=")):
+            try:
+                (override,) = OverridesParser.create().parse_overrides([arg])
+            except OverrideParseException:  # a malformed override is Hydra's to report
+                continue
+            values[override.key_or_group] = override.value()
+    resume, output = values.get("resume"), values.get("output_dir")
+    sweep = any(arg in ("-m", "--multirun") for arg in argv)
+    if any(arg.lower() == "hydra.job.chdir=true" for arg in argv):
+        return CHDIR_ERROR
+    if resume is not None and sweep:
+        return (f"error: resume={resume} with --multirun would continue one run folder in every "
+                "job. Resume without -m.")
+    if resume is not None and output is not None:
+        return (f"error: resume={resume} output_dir={output}: a resumed run continues in its own "
+                "folder. Drop output_dir, or copy that folder and resume the copy.")
+    if output == "":
+        return "error: output_dir is empty. Name a folder, or leave output_dir unset for outputs/<date>/<time>."
+    literal = {key: value for key, value in values.items() if isinstance(value, str) and "${" not in value}
+    if "resume" in literal and not (Path(resume).expanduser() / "config.yaml").is_file():
+        return (f"error: resume={resume}: {Path(resume).expanduser() / 'config.yaml'} not found, so it "
+                "is not an LLMAgentOS run folder. Point resume= at a folder that a training run wrote.")
+    if "output_dir" in literal and sweep:
+        return (f"error: output_dir={output} names one folder for every job of the sweep. Leave it "
+                "unset (each job gets multirun/<date>/<time>/<job number>/), or interpolate a swept "
+                "key, such as output_dir='<folder>/${seed}'.")
+    if "output_dir" in literal:
+        from llmagentos.trainer import RUN_FILES
+
+        folder = Path(output).expanduser()
+        existing = [name for name in RUN_FILES if (folder / name).exists()]
+        if existing:
+            return (f"error: {folder} already contains {', '.join(existing)}. Continue that run with "
+                    f"resume={folder}, or choose another folder with output_dir=<folder>.")
+    return None
+
+
 def _resume_overrides(argv: list[str]) -> list[str]:
     """Mark the plain key overrides of a ``resume=`` command as ``++key=value``.
 
@@ -149,7 +222,7 @@ def _resume_overrides(argv: list[str]) -> list[str]:
     marked = []
     for arg in argv:
         key = arg.partition("=")[0]
-        plain = "=" in arg and not arg.startswith(("-", "+", "~")) and "@" not in key
+        plain = "=" in arg and not arg.startswith(("-", "+", "~")) and "@" not in key and "/" not in key
         if plain and key not in ("resume", *CONFIG_GROUPS) and not key.startswith("hydra."):
             arg = f"++{arg}"
         marked.append(arg)
@@ -157,7 +230,7 @@ def _resume_overrides(argv: list[str]) -> list[str]:
 
 
 if __name__ == "__main__":
-    problem = _unknown_task_in_list(sys.argv[1:])
+    problem = _unknown_task_in_list(sys.argv[1:]) or _run_folder_problem(sys.argv[1:])
     if problem is not None:
         print(problem, file=sys.stderr)
         sys.exit(1)

@@ -162,8 +162,9 @@ def test_resume_applies_key_of_prompt_mode(tmp_path):
 @pytest.mark.parametrize(
     "override, message",
     [
-        ("router.decoder.reads_prompt=true", "resume: router.decoder.reads_prompt=True changes how the model reads"),
-        ("router.prompt_template=en", "resume: router.prompt_template='en' changes how the model reads"),
+        ("router.decoder.reads_prompt=true", "resume: router.decoder.reads_prompt=true changes how the model reads"),
+        ("router.prompt_template=en", "resume: router.prompt_template=en changes how the model reads"),
+        ("encoder.tokenizer.vocab_size=100", "resume: encoder.tokenizer.vocab_size=100 changes how the model reads"),
     ],
 )
 def test_resume_rejects_input_change(compose_config, tmp_path, override, message):
@@ -183,6 +184,53 @@ def test_resume_rejects_input_change(compose_config, tmp_path, override, message
     assert message in str(err.value)
     assert "Start a new run to change it" in str(err.value)
     assert (tmp_path / "config.yaml").read_text() == saved
+
+
+def test_run_folder_arguments_checked_before_hydra(tmp_path):
+    from llmagentos.train import _run_folder_problem
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.yaml").write_text("seed: 0\n")
+    empty = tmp_path / "empty"
+
+    assert _run_folder_problem([f"output_dir={empty}", "seed=1"]) is None
+    assert _run_folder_problem([f"resume={run}", "trainer.max_steps=9"]) is None
+    assert _run_folder_problem(["output_dir=" + str(tmp_path / "${seed}"), "-m", "seed=1,2"]) is None
+    cases = [
+        ([f"output_dir={run}"], f"{run} already contains config.yaml"),
+        ([f"resume={empty}"], "config.yaml not found, so it is not an LLMAgentOS run folder"),
+        ([f"resume={run}", f"output_dir={empty}"], "a resumed run continues in its own folder"),
+        (["-m", f"resume={run}", "seed=1,2"], "with --multirun would continue one run folder in every job"),
+        (["-m", f"output_dir={empty}", "seed=1,2"], "names one folder for every job of the sweep"),
+        (["output_dir=''"], "output_dir is empty"),
+        ([f"resume={run}", "hydra.job.chdir=true"], "hydra.job.chdir=true is not supported"),
+    ]
+    for argv, message in cases:
+        problem = _run_folder_problem(argv)
+        assert problem is not None and message in problem, (argv, problem)
+
+
+def test_resumed_run_keeps_hydra_files_apart(tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from llmagentos.train import CONFIG_DIR
+
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[f"resume={tmp_path}"], return_hydra_config=True)
+
+    assert cfg.hydra.run.dir.startswith(str(tmp_path / "resumed") + "/")
+
+
+def test_resume_deletes_key_back_to_default(compose_config, tmp_path):
+    overrides = tiny_overrides(["classification"], "trainer.max_steps=2", "trainer.stop_after_steps=1",
+                               "trainer.log_every=1", "trainer.checkpoint_every=1")
+    train(compose_config(overrides), tmp_path)
+
+    train(compose_config([*overrides, f"resume={tmp_path}"]), tmp_path, ["~trainer.log_every"])
+
+    saved = (tmp_path / "config.yaml").read_text()
+    assert "log_every: 20" in saved  # the schema default, not null
 
 
 def test_resume_of_finished_run_does_nothing(compose_config, tmp_path):
