@@ -200,6 +200,8 @@ def _run_folder_problem(argv: list[str]) -> str | None:
         from llmagentos.trainer import RUN_FILES
 
         folder = Path(output).expanduser()
+        if folder.exists() and not folder.is_dir():
+            return f"error: output_dir={output}: {folder} is a file. Name a new or empty folder."
         existing = [name for name in RUN_FILES if (folder / name).exists()]
         if existing:
             return (f"error: {folder} already contains {', '.join(existing)}. Continue that run with "

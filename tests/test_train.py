@@ -205,6 +205,7 @@ def test_run_folder_arguments_checked_before_hydra(tmp_path):
         (["-m", f"output_dir={empty}", "seed=1,2"], "names one folder for every job of the sweep"),
         (["output_dir=''"], "output_dir is empty"),
         ([f"resume={run}", "hydra.job.chdir=true"], "hydra.job.chdir=true is not supported"),
+        ([f"output_dir={run / 'config.yaml'}"], "config.yaml is a file. Name a new or empty folder"),
     ]
     for argv, message in cases:
         problem = _run_folder_problem(argv)
