@@ -474,10 +474,12 @@ def tokenize_split(
             texts = batch[TEXT_COLUMNS[task.type][0]]
         else:
             texts = render(tokenizer, batch)
-        if reads_prompt:
+        out["input_ids"] = encode_texts(tokenizer, texts, task.max_length)
+        if reads_prompt and target_tokenizer is tokenizer:  # one vocabulary: the same prompt
+            generator_texts, out["generator_prompt_ids"] = texts, out["input_ids"]
+        elif reads_prompt:
             generator_texts = render(target_tokenizer, batch)
             out["generator_prompt_ids"] = encode_texts(target_tokenizer, generator_texts, task.max_length)
-        out["input_ids"] = encode_texts(tokenizer, texts, task.max_length)
         out["length"] = [len(ids) for ids in out["input_ids"]]
         if task.type == "translation" or prompt is not None:
             outputs = output_texts(task.type, batch, prompt)

@@ -169,7 +169,7 @@ class Generator(nn.Module):
         """
         first = int((labels != -100).int().argmax(dim=1).min())
         offset = hidden.size(1) if self.prefix else 0  # the prefix positions come first
-        kept = torch.arange(offset + first, offset + input_ids.size(1), device=input_ids.device)
+        scored = torch.arange(offset + first, offset + input_ids.size(1), device=input_ids.device)
         if self.prefix:
             inputs = self._prefixed_inputs(hidden, mask, input_ids, attention_mask)
         else:
@@ -179,7 +179,7 @@ class Generator(nn.Module):
                 "encoder_hidden_states": self.bridge(hidden),
                 "encoder_attention_mask": mask,
             }
-        return self.model(**inputs, logits_to_keep=kept).logits, labels[:, first:]
+        return self.model(**inputs, logits_to_keep=scored).logits, labels[:, first:]
 
     def _prefixed_inputs(
         self, hidden: torch.Tensor, mask: torch.Tensor,
@@ -201,6 +201,18 @@ class Generator(nn.Module):
             "position_ids": positions,
         }
 
+    def _start(
+        self, hidden: torch.Tensor, prompt_ids: torch.Tensor | None, prompt_mask: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return the tokens that the output follows, left-padded, and their mask (N, P).
+
+        They are the prompt (given right-padded) for a decoder that reads it, else [BOS].
+        """
+        if self.reads_prompt:
+            return _pad_left(prompt_ids, prompt_mask, self.pad_token_id)
+        start = torch.full((hidden.size(0), 1), self.bos_token_id, device=hidden.device)
+        return start, torch.ones_like(start)
+
     @torch.no_grad()
     def predict(
         self, hidden: torch.Tensor, mask: torch.Tensor, num_beams: int = 1, max_new_tokens: int = 64,
@@ -208,11 +220,7 @@ class Generator(nn.Module):
     ) -> list[list[int]]:
         """Decode greedily (num_beams=1) or with beam search; returns the new token ids
         without EOS. A decoder that reads the prompt continues `prompt_ids` (N, P, right-padded)."""
-        if self.reads_prompt:
-            start, start_mask = _pad_left(prompt_ids, prompt_mask, self.pad_token_id)
-        else:
-            start = torch.full((hidden.size(0), 1), self.bos_token_id, device=hidden.device)
-            start_mask = torch.ones_like(start)
+        start, start_mask = self._start(hidden, prompt_ids, prompt_mask)
         settings = dict(
             num_beams=num_beams,
             do_sample=False,
@@ -261,12 +269,9 @@ class Generator(nn.Module):
             Scores (N, K), float32.
         """
         n, k = hidden.size(0), len(candidates)
-        if not self.reads_prompt:
-            prompt_ids = torch.full((n, 1), self.bos_token_id, device=hidden.device)
-            prompt_mask = torch.ones_like(prompt_ids)
+        start, start_mask = self._start(hidden, prompt_ids, prompt_mask)
         if self.prefix:
-            # [prefix; prompt], left-padded, is read once for all K candidates.
-            start, start_mask = _pad_left(prompt_ids, prompt_mask, self.pad_token_id)
+            # [prefix; start] is read once for all K candidates.
             prompt = self._prefixed_inputs(hidden, mask, start, start_mask)
             return _score_after_prompt(
                 self.model, prompt, candidates, self.eos_token_id, self.pad_token_id, length_normalize
@@ -274,7 +279,8 @@ class Generator(nn.Module):
 
         # Cross-attention: row i * K + j pairs example i with candidate j, (N * K, L) against
         # (N * K, T, H), each sequence read in full.
-        prompts = [row[:length] for row, length in zip(prompt_ids.tolist(), prompt_mask.sum(dim=1).tolist())]
+        lengths = start_mask.sum(dim=1).tolist()
+        prompts = [row[start.size(1) - length :] for row, length in zip(start.tolist(), lengths)]
         joined = join_prompts(
             [prompt for prompt in prompts for _ in candidates], candidates * n, self.eos_token_id, self.pad_token_id
         )

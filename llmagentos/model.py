@@ -263,9 +263,14 @@ class MultiTaskModel(nn.Module):
         inputs = pad_inputs(self.encode_inputs(task, texts), self.tokenizer.pad_token_id)
         generator_prompts = self.generator_prompts(task, texts)
         if generator_prompts is not None:
-            padded = pad_inputs(generator_prompts, self.target_tokenizer(task).pad_token_id)
-            inputs.update(generator_ids=padded["input_ids"], generator_mask=padded["attention_mask"])
+            inputs.update(self._pad_generator_prompts(task, generator_prompts))
         return inputs
+
+    def _pad_generator_prompts(self, task: str, prompts: list[list[int]]) -> dict[str, torch.Tensor]:
+        """Right-pad generator prompt ids into the ``generator_ids`` and ``generator_mask``
+        arguments of :meth:`predict_batch`."""
+        padded = pad_inputs(prompts, self.target_tokenizer(task).pad_token_id)
+        return {"generator_ids": padded["input_ids"], "generator_mask": padded["attention_mask"]}
 
     @torch.no_grad()
     def predict_sequences(
@@ -290,9 +295,8 @@ class MultiTaskModel(nn.Module):
             batch = pad_inputs([sequences[i] for i in chunk], self.tokenizer.pad_token_id)
             prompt = {}
             if generator_prompts is not None:
-                padded = pad_inputs([generator_prompts[i] for i in chunk], self.target_tokenizer(task).pad_token_id)
-                prompt = {"generator_ids": padded["input_ids"].to(device),
-                          "generator_mask": padded["attention_mask"].to(device)}
+                padded = self._pad_generator_prompts(task, [generator_prompts[i] for i in chunk])
+                prompt = {key: value.to(device) for key, value in padded.items()}
             with autocast():
                 output = self.predict_batch(
                     task, batch["input_ids"].to(device), batch["attention_mask"].to(device),

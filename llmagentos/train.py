@@ -59,13 +59,10 @@ def train(cfg: DictConfig, run_dir: str | Path, overrides: list[str] | None = No
 
 
 def _resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:
-    saved = run_dir / "config.yaml"
-    if not saved.is_file():
-        raise ConfigError(
-            f"resume={run_dir}: {saved.name} not found there, so it is not an LLMAgentOS run "
-            "folder. Point resume= at a folder that a training run wrote."
-        )
-    cfg = OmegaConf.load(saved)
+    problem = _not_a_run_folder(run_dir)
+    if problem:
+        raise ConfigError(problem)
+    cfg = OmegaConf.load(run_dir / "config.yaml")
     # A stop_after_steps that ended the earlier invocation would end this one at once.
     cfg.trainer.stop_after_steps = None
     before = {key: OmegaConf.select(cfg, key) for key in _input_keys(cfg)}
@@ -80,10 +77,7 @@ def _resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:
                 "new run."
             )
         if key == "output_dir":
-            raise ConfigError(
-                f"resume: {override.input_line!r}: a resumed run continues in its own folder "
-                f"{run_dir}. Drop output_dir, or copy that folder and resume the copy."
-            )
+            raise ConfigError(_resume_with_output_dir(run_dir, override.value()))
         if override.is_delete():  # back to the default, which with_defaults fills in
             parent, _, leaf = key.rpartition(".")
             node = OmegaConf.select(cfg, parent) if parent else cfg
@@ -100,6 +94,20 @@ def _resumed_config(run_dir: Path, overrides: list[str]) -> DictConfig:
             )
     cfg.resume = str(run_dir)
     return cfg
+
+
+def _not_a_run_folder(run_dir: Path) -> str | None:
+    """Return the error for a resume= folder without a saved config, else None."""
+    saved = run_dir / "config.yaml"
+    if saved.is_file():
+        return None
+    return (f"resume={run_dir}: {saved} not found, so it is not an LLMAgentOS run folder. "
+            "Point resume= at a folder that a training run wrote.")
+
+
+def _resume_with_output_dir(run_dir: Any, output_dir: Any) -> str:
+    return (f"resume={run_dir} output_dir={output_dir}: a resumed run continues in its own "
+            "folder. Drop output_dir, or copy that folder and resume the copy.")
 
 
 def _input_keys(cfg: DictConfig) -> list[str]:
@@ -184,28 +192,25 @@ def _run_folder_problem(argv: list[str]) -> str | None:
         return (f"error: resume={resume} with --multirun would continue one run folder in every "
                 "job. Resume without -m.")
     if resume is not None and output is not None:
-        return (f"error: resume={resume} output_dir={output}: a resumed run continues in its own "
-                "folder. Drop output_dir, or copy that folder and resume the copy.")
+        return f"error: {_resume_with_output_dir(resume, output)}"
     if output == "":
         return "error: output_dir is empty. Name a folder, or leave output_dir unset for outputs/<date>/<time>."
     literal = {key: value for key, value in values.items() if isinstance(value, str) and "${" not in value}
-    if "resume" in literal and not (Path(resume).expanduser() / "config.yaml").is_file():
-        return (f"error: resume={resume}: {Path(resume).expanduser() / 'config.yaml'} not found, so it "
-                "is not an LLMAgentOS run folder. Point resume= at a folder that a training run wrote.")
+    if "resume" in literal and _not_a_run_folder(Path(resume).expanduser()):
+        return f"error: {_not_a_run_folder(Path(resume).expanduser())}"
     if "output_dir" in literal and sweep:
         return (f"error: output_dir={output} names one folder for every job of the sweep. Leave it "
                 "unset (each job gets multirun/<date>/<time>/<job number>/), or interpolate a swept "
                 "key, such as output_dir='<folder>/${seed}'.")
     if "output_dir" in literal:
-        from llmagentos.trainer import RUN_FILES
+        from llmagentos.trainer import occupied_folder_problem
 
         folder = Path(output).expanduser()
         if folder.exists() and not folder.is_dir():
             return f"error: output_dir={output}: {folder} is a file. Name a new or empty folder."
-        existing = [name for name in RUN_FILES if (folder / name).exists()]
-        if existing:
-            return (f"error: {folder} already contains {', '.join(existing)}. Continue that run with "
-                    f"resume={folder}, or choose another folder with output_dir=<folder>.")
+        occupied = occupied_folder_problem(folder)
+        if occupied:
+            return f"error: {occupied}"
     return None
 
 

@@ -116,13 +116,10 @@ class Trainer:
 
         # Files of an earlier run, or of the user, are never overwritten: a run folder is
         # only continued with resume=.
-        existing = [] if cfg.resume else [n for n in RUN_FILES if (self.run_dir / n).exists()]
+        occupied = None if cfg.resume else occupied_folder_problem(self.run_dir)
         self.accelerator.wait_for_everyone()  # every process has looked before any writes
-        if existing:
-            raise RunFolderError(
-                f"{self.run_dir} already contains {', '.join(existing)}. Continue that run with "
-                f"resume={self.run_dir}, or choose another folder with output_dir=<folder>."
-            )
+        if occupied:
+            raise RunFolderError(occupied)
         self.started = time.perf_counter()
         self.state = TrainState()
         self.grad_norm: torch.Tensor | None = None
@@ -602,6 +599,17 @@ def _check_label_tokens(model: MultiTaskModel) -> None:
             " ".join(problems) + " The generator could not tell these labels apart; rename them "
             "(task.<name>.label_map) so that each reads differently."
         )
+
+
+def occupied_folder_problem(folder: Path) -> str | None:
+    """Return the error for a folder that already contains a run's files, else None."""
+    existing = [name for name in RUN_FILES if (folder / name).exists()]
+    if not existing:
+        return None
+    return (
+        f"{folder} already contains {', '.join(existing)}. Continue that run with "
+        f"resume={folder}, or choose another folder with output_dir=<folder>."
+    )
 
 
 def use_cpu(cfg: DictConfig) -> bool:
